@@ -1,0 +1,508 @@
+//! The graph runtime: routing, fan-out/fan-in, budgets, failures, events,
+//! checkpoints and exact resume.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use hone_core::graph::{
+    node_fn, Graph, GraphBuilder, NodeContext, NodeError, Route, RunEvent, RunOptions, StopReason,
+};
+use hone_core::{Budget, BudgetKind, ChatRequest, Message, ScriptedModel};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+struct Draft {
+    text: String,
+    round: u32,
+    verdicts: Vec<String>,
+    parts: Vec<String>,
+}
+
+type Counts = Arc<Mutex<BTreeMap<String, usize>>>;
+
+fn count(counts: &Counts, node: &str) {
+    *counts.lock().unwrap().entry(node.to_string()).or_default() += 1;
+}
+
+/// actor -> critic -> router(refine | end); refine -> critic. A fan-out of
+/// three reviewers after the actor, and a dynamic map over the draft's words.
+fn refine_graph(counts: Counts) -> Graph<Draft> {
+    let c1 = counts.clone();
+    let c2 = counts.clone();
+    let c3 = counts.clone();
+    let c4 = counts.clone();
+    let c5 = counts.clone();
+    let c6 = counts.clone();
+    let c7 = counts;
+    GraphBuilder::new("refine")
+        .node(
+            "actor",
+            node_fn(move |mut s: Draft, _ctx| {
+                let c = c1.clone();
+                async move {
+                    count(&c, "actor");
+                    s.text = "draft one two".into();
+                    Ok(s)
+                }
+            }),
+        )
+        .fan_out("actor", &["style", "facts", "tone"], "split", |mut base: Draft, outs: Vec<Draft>| {
+            for o in outs {
+                base.verdicts.extend(o.verdicts);
+            }
+            base
+        })
+        .node(
+            "style",
+            node_fn(move |mut s: Draft, _ctx| {
+                let c = c2.clone();
+                async move {
+                    count(&c, "style");
+                    s.verdicts = vec!["style ok".into()];
+                    Ok(s)
+                }
+            }),
+        )
+        .node(
+            "facts",
+            node_fn(move |mut s: Draft, _ctx| {
+                let c = c3.clone();
+                async move {
+                    count(&c, "facts");
+                    s.verdicts = vec!["facts ok".into()];
+                    Ok(s)
+                }
+            }),
+        )
+        .node(
+            "tone",
+            node_fn(move |mut s: Draft, _ctx| {
+                let c = c4.clone();
+                async move {
+                    count(&c, "tone");
+                    s.verdicts = vec!["tone ok".into()];
+                    Ok(s)
+                }
+            }),
+        )
+        .node(
+            "split",
+            node_fn(move |s: Draft, _ctx| {
+                let c = c7.clone();
+                async move {
+                    count(&c, "split");
+                    Ok(s)
+                }
+            }),
+        )
+        .map(
+            "split",
+            "word",
+            "critic",
+            |s: &Draft| {
+                s.text
+                    .split_whitespace()
+                    .map(|w| Draft {
+                        text: w.to_string(),
+                        ..Default::default()
+                    })
+                    .collect()
+            },
+            |mut base: Draft, outs: Vec<Draft>| {
+                base.parts = outs.into_iter().map(|o| o.text).collect();
+                base
+            },
+        )
+        .node(
+            "word",
+            node_fn(move |mut s: Draft, _ctx| {
+                let c = c5.clone();
+                async move {
+                    count(&c, "word");
+                    s.text = s.text.to_uppercase();
+                    Ok(s)
+                }
+            }),
+        )
+        .node(
+            "critic",
+            node_fn(move |mut s: Draft, _ctx| {
+                let c = c6.clone();
+                async move {
+                    count(&c, "critic");
+                    s.round += 1;
+                    s.verdicts.push(format!("round {}", s.round));
+                    Ok(s)
+                }
+            }),
+        )
+        .router("critic", &["critic"], |s: &Draft| {
+            if s.round < 4 {
+                Route::to("critic")
+            } else {
+                Route::End
+            }
+        })
+        .entry("actor")
+        .build()
+        .expect("valid graph")
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn static_and_dynamic_fan_out_and_router_loop() {
+    rt().block_on(async {
+        let counts = Counts::default();
+        let g = refine_graph(counts.clone());
+        let out = g.run(Draft::default(), RunOptions::default()).await.unwrap();
+        assert_eq!(out.stop, StopReason::Finished);
+        assert_eq!(out.state.parts, vec!["DRAFT", "ONE", "TWO"]);
+        assert_eq!(
+            &out.state.verdicts[..3],
+            &["style ok", "facts ok", "tone ok"],
+            "branch outputs merge in branch order"
+        );
+        assert_eq!(out.state.round, 4);
+        assert_eq!(out.node_runs["word"], 3, "map sized at run time");
+        assert_eq!(out.node_runs["critic"], 4);
+        assert_eq!(out.steps, 1 + 3 + 1 + 3 + 4);
+    });
+}
+
+#[test]
+fn step_budget_returns_last_committed_state_with_reason() {
+    rt().block_on(async {
+        let g = refine_graph(Counts::default());
+        let out = g
+            .run(
+                Draft::default(),
+                RunOptions::default().with_budget(Budget::unlimited().with_steps(10)),
+            )
+            .await
+            .unwrap();
+        match out.stop {
+            StopReason::Budget { exhausted } => {
+                assert_eq!(exhausted.kind, BudgetKind::Steps);
+                assert_eq!(exhausted.limit, 10);
+            }
+            other => panic!("expected a budget stop, got {other:?}"),
+        }
+        assert_eq!(out.steps, 10);
+        assert_eq!(out.state.round, 2, "the state after the 10th step is kept");
+    });
+}
+
+#[test]
+fn model_call_budget_inside_a_node_ends_the_run_gracefully() {
+    rt().block_on(async {
+        let model = Arc::new(ScriptedModel::new().with_rule(|_| true, |_| "answer"));
+        let m = model.clone();
+        let g = GraphBuilder::new("calls")
+            .node(
+                "ask",
+                node_fn(move |mut n: Vec<String>, ctx: NodeContext| {
+                    let m = m.clone();
+                    async move {
+                        let r = ctx
+                            .chat(&*m, &ChatRequest::new(vec![Message::user("q")]))
+                            .await?;
+                        n.push(r.first_text().to_string());
+                        Ok(n)
+                    }
+                }),
+            )
+            .edge("ask", "ask")
+            .entry("ask")
+            .build()
+            .unwrap();
+        let out = g
+            .run(
+                Vec::new(),
+                RunOptions::default().with_budget(Budget::unlimited().with_model_calls(3)),
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(out.stop, StopReason::Budget { exhausted } if exhausted.kind == BudgetKind::ModelCalls)
+        );
+        assert_eq!(out.state.len(), 3);
+        assert_eq!(out.usage.total.calls, 3);
+        assert_eq!(out.usage.by_node["ask"].calls, 3);
+        assert_eq!(model.requests().len(), 3);
+    });
+}
+
+#[test]
+fn failing_and_panicking_nodes_end_with_the_last_state() {
+    rt().block_on(async {
+        let g = GraphBuilder::new("fail")
+            .node("a", node_fn(|n: u32, _| async move { Ok(n + 1) }))
+            .node(
+                "b",
+                node_fn(|_: u32, _| async move { Err(NodeError::failed("bad model output")) }),
+            )
+            .edge("a", "b")
+            .entry("a")
+            .build()
+            .unwrap();
+        let out = g.run(0, RunOptions::default()).await.unwrap();
+        assert_eq!(out.state, 1);
+        assert!(
+            matches!(&out.stop, StopReason::NodeFailed { node, error } if node == "b" && error.contains("bad model output"))
+        );
+
+        let g = GraphBuilder::new("panic")
+            .node("a", node_fn(|n: u32, _| async move { Ok(n + 1) }))
+            .node(
+                "b",
+                node_fn(|n: u32, _| async move {
+                    if n > 0 {
+                        panic!("index out of range");
+                    }
+                    Ok(n)
+                }),
+            )
+            .edge("a", "b")
+            .entry("a")
+            .build()
+            .unwrap();
+        let out = g.run(0, RunOptions::default()).await.unwrap();
+        assert_eq!(out.state, 1);
+        assert!(
+            matches!(&out.stop, StopReason::NodeFailed { error, .. } if error.contains("index out of range"))
+        );
+    });
+}
+
+#[test]
+fn undeclared_route_is_reported() {
+    rt().block_on(async {
+        let g = GraphBuilder::new("route")
+            .node("a", node_fn(|n: u32, _| async move { Ok(n) }))
+            .node("b", node_fn(|n: u32, _| async move { Ok(n) }))
+            .router("a", &["b"], |_| Route::to("c"))
+            .entry("a")
+            .build()
+            .unwrap();
+        let out = g.run(0, RunOptions::default()).await.unwrap();
+        assert_eq!(
+            out.stop,
+            StopReason::InvalidRoute {
+                from: "a".into(),
+                target: "c".into()
+            }
+        );
+    });
+}
+
+#[test]
+fn invalid_definitions_are_rejected_with_names() {
+    let err = GraphBuilder::<u8>::new("g")
+        .node("a", node_fn(|n: u8, _| async move { Ok(n) }))
+        .edge("a", "missing")
+        .entry("a")
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("\"missing\""), "{err}");
+    let err = GraphBuilder::<u8>::new("g")
+        .node("a", node_fn(|n: u8, _| async move { Ok(n) }))
+        .node("a", node_fn(|n: u8, _| async move { Ok(n) }))
+        .entry("a")
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("two nodes are named \"a\""), "{err}");
+    let err = GraphBuilder::<u8>::new("g")
+        .node("a", node_fn(|n: u8, _| async move { Ok(n) }))
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("no entry"), "{err}");
+}
+
+#[test]
+fn events_describe_the_run() {
+    rt().block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let model = Arc::new(ScriptedModel::in_order(["x"]));
+        let m = model.clone();
+        let g = GraphBuilder::new("ev")
+            .node(
+                "a",
+                node_fn(move |n: u32, ctx: NodeContext| {
+                    let m = m.clone();
+                    async move {
+                        ctx.chat(&*m, &ChatRequest::new(vec![Message::user("q")]))
+                            .await?;
+                        ctx.emit("attempt", serde_json::json!({"n": n}));
+                        Ok(n + 1)
+                    }
+                }),
+            )
+            .entry("a")
+            .build()
+            .unwrap();
+        g.run(0, RunOptions::default().with_events(tx)).await.unwrap();
+        let mut kinds = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            kinds.push(match e {
+                RunEvent::RunStarted { .. } => "run_started",
+                RunEvent::NodeStarted { .. } => "node_started",
+                RunEvent::ModelCall { .. } => "model_call",
+                RunEvent::Custom { .. } => "custom",
+                RunEvent::NodeFinished { .. } => "node_finished",
+                RunEvent::RunFinished { .. } => "run_finished",
+                _ => "other",
+            });
+        }
+        assert_eq!(
+            kinds,
+            [
+                "run_started",
+                "node_started",
+                "model_call",
+                "custom",
+                "node_finished",
+                "run_finished"
+            ]
+        );
+    });
+}
+
+/// Simulates a kill after every possible number of log lines (and with a
+/// torn last line), resumes, and checks that the final state and the number
+/// of completed executions per node equal those of an uninterrupted run, and
+/// that no node that had finished runs again.
+#[test]
+fn resume_from_every_kill_point_is_exact() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let full_log = dir.path().join("full.jsonl");
+        let counts = Counts::default();
+        let g = refine_graph(counts.clone());
+        let full = g
+            .run(Draft::default(), RunOptions::default().with_log(&full_log))
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&full_log).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() > 20);
+        for cut in 1..lines.len() {
+            for torn in [false, true] {
+                let path = dir.path().join(format!("cut-{cut}-{torn}.jsonl"));
+                let mut prefix = lines[..cut].join("\n");
+                prefix.push('\n');
+                if torn {
+                    prefix.push_str(&lines[cut][..lines[cut].len() / 2]);
+                }
+                std::fs::write(&path, &prefix).unwrap();
+                let replay_counts = Counts::default();
+                let g2 = refine_graph(replay_counts.clone());
+                let resumed = g2.resume(&path, RunOptions::default()).await.unwrap();
+                assert_eq!(resumed.state, full.state, "cut after {cut} lines");
+                assert_eq!(resumed.stop, full.stop);
+                assert_eq!(resumed.node_runs, full.node_runs, "cut after {cut} lines");
+                assert_eq!(resumed.steps, full.steps);
+                // Executions in the resumed process: only what the prefix had
+                // not finished. Finished = Finished records in the prefix.
+                let finished_in_prefix: usize = lines[..cut]
+                    .iter()
+                    .filter(|l| l.contains("\"record\":\"finished\""))
+                    .count();
+                let executed: usize = replay_counts.lock().unwrap().values().sum();
+                let total: usize = full.node_runs.values().map(|&n| n as usize).sum();
+                assert_eq!(
+                    executed,
+                    total - finished_in_prefix,
+                    "cut after {cut} lines: finished nodes must not re-run"
+                );
+                // The resumed log is itself complete and resumable to the same end.
+                let again = refine_graph(Counts::default())
+                    .resume(&path, RunOptions::default())
+                    .await
+                    .unwrap();
+                assert_eq!(again.state, full.state);
+            }
+        }
+    });
+}
+
+#[test]
+fn resume_rejects_a_log_of_another_graph() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.jsonl");
+        let g = refine_graph(Counts::default());
+        g.run(Draft::default(), RunOptions::default().with_log(&log))
+            .await
+            .unwrap();
+        let other = GraphBuilder::<Draft>::new("other")
+            .node("a", node_fn(|s: Draft, _| async move { Ok(s) }))
+            .entry("a")
+            .build()
+            .unwrap();
+        let err = other
+            .resume(&log, RunOptions::default())
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("line 1") && err.contains("refine"), "{err}");
+    });
+}
+
+#[test]
+fn budget_usage_survives_resume() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.jsonl");
+        let calls = Arc::new(AtomicUsize::new(0));
+        let build = |calls: Arc<AtomicUsize>| {
+            let model = Arc::new(ScriptedModel::new().with_rule(|_| true, |_| "a"));
+            GraphBuilder::new("budgeted")
+                .node(
+                    "ask",
+                    node_fn(move |n: u32, ctx: NodeContext| {
+                        let (m, calls) = (model.clone(), calls.clone());
+                        async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            ctx.chat(&*m, &ChatRequest::new(vec![Message::user("q")]))
+                                .await?;
+                            Ok(n + 1)
+                        }
+                    }),
+                )
+                .edge("ask", "ask")
+                .entry("ask")
+                .build()
+                .unwrap()
+        };
+        let budget = Budget::unlimited().with_model_calls(5);
+        build(calls.clone())
+            .run(0, RunOptions::default().with_log(&log).with_budget(budget))
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        let keep: Vec<&str> = text.lines().take(6).collect(); // header + 2.5 steps
+        std::fs::write(&log, keep.join("\n") + "\n").unwrap();
+        let out = build(calls.clone())
+            .resume(&log, RunOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(out.state, 5);
+        assert_eq!(out.usage.total.calls, 5, "calls replayed from the log count");
+        assert!(matches!(out.stop, StopReason::Budget { .. }));
+    });
+}

@@ -1,0 +1,295 @@
+//! A real HTTP/1.1 server on loopback that speaks enough of the
+//! chat-completions protocol to test clients: scripted replies, delays,
+//! error statuses, SSE streams and malformed bodies. Keep-alive is supported
+//! so clients pool connections as they would against a real server.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl SeenRequest {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What to answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub delay: Duration,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: ReplyBody,
+}
+
+#[derive(Debug, Clone)]
+pub enum ReplyBody {
+    Raw(String),
+    /// Server-sent events: each string is one `data:` payload, sent with the pause between.
+    Sse(Vec<String>, Duration),
+}
+
+impl Reply {
+    pub fn json(value: serde_json::Value) -> Self {
+        Reply {
+            delay: Duration::ZERO,
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: ReplyBody::Raw(value.to_string()),
+        }
+    }
+
+    /// A complete chat-completion answer with `text`.
+    pub fn completion(text: &str) -> Self {
+        Self::json(serde_json::json!({
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "fake-model",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+        }))
+    }
+
+    pub fn status(status: u16, body: &str) -> Self {
+        Reply {
+            delay: Duration::ZERO,
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: ReplyBody::Raw(body.to_string()),
+        }
+    }
+
+    /// A streamed answer split into `pieces`.
+    pub fn stream(pieces: &[&str]) -> Self {
+        let mut events: Vec<String> = pieces
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
+                    "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]
+                })
+                .to_string()
+            })
+            .collect();
+        events.push(
+            serde_json::json!({
+                "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+            })
+            .to_string(),
+        );
+        events.push(
+            serde_json::json!({
+                "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
+                "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": pieces.len()}
+            })
+            .to_string(),
+        );
+        events.push("[DONE]".into());
+        Reply {
+            delay: Duration::ZERO,
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body: ReplyBody::Sse(events, Duration::from_millis(5)),
+        }
+    }
+
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    pub fn with_header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+}
+
+type Handler = Arc<dyn Fn(usize, &SeenRequest) -> Reply + Send + Sync>;
+
+/// The running server. Dropping it stops accepting.
+pub struct FakeServer {
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<SeenRequest>>>,
+    count: Arc<AtomicUsize>,
+    gauge: Arc<Gauge>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Requests being answered right now, and the most ever at once.
+#[derive(Default)]
+pub struct Gauge {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl Gauge {
+    fn enter(&self) {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(n, Ordering::SeqCst);
+    }
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeServer {
+    /// Starts a server; `handler(n, request)` answers the n-th (0-based) request.
+    pub async fn start(handler: impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let count = Arc::new(AtomicUsize::new(0));
+        let handler: Handler = Arc::new(handler);
+        let gauge = Arc::new(Gauge::default());
+        let (s, c, g) = (seen.clone(), count.clone(), gauge.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let (h, s, c, g) = (handler.clone(), s.clone(), c.clone(), g.clone());
+                tokio::spawn(async move {
+                    let _ = serve_connection(stream, h, s, c, g).await;
+                });
+            }
+        });
+        FakeServer { addr, seen, count, gauge, task }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// The most requests that were being answered at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.gauge.max.load(Ordering::SeqCst)
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    handler: Handler,
+    seen: Arc<Mutex<Vec<SeenRequest>>>,
+    count: Arc<AtomicUsize>,
+    gauge: Arc<Gauge>,
+) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_string();
+        let path = parts.next().unwrap_or_default().to_string();
+        let mut headers = Vec::new();
+        let mut length = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).await? == 0 {
+                return Ok(());
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                let (k, v) = (k.trim().to_string(), v.trim().to_string());
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.parse().unwrap_or(0);
+                }
+                headers.push((k, v));
+            }
+        }
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).await?;
+        let request = SeenRequest {
+            method,
+            path,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
+        let n = count.fetch_add(1, Ordering::SeqCst);
+        seen.lock().unwrap().push(request.clone());
+        let reply = handler(n, &request);
+        gauge.enter();
+        tokio::time::sleep(reply.delay).await;
+        let result = write_reply(reader.get_mut(), &reply).await;
+        gauge.leave();
+        if !result? {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes the reply; returns whether the connection stays open.
+async fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<bool> {
+    {
+        let reason = match reply.status {
+            200 => "OK",
+            429 => "Too Many Requests",
+            500 => "Internal Server Error",
+            503 => "Service Unavailable",
+            _ => "Status",
+        };
+        let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason);
+        for (k, v) in &reply.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        match &reply.body {
+            ReplyBody::Raw(text) => {
+                head.push_str(&format!("content-length: {}\r\n\r\n", text.len()));
+                stream.write_all(head.as_bytes()).await?;
+                stream.write_all(text.as_bytes()).await?;
+                stream.flush().await?;
+                Ok(true)
+            }
+            ReplyBody::Sse(events, pause) => {
+                head.push_str("cache-control: no-cache\r\nconnection: close\r\n\r\n");
+                stream.write_all(head.as_bytes()).await?;
+                for e in events {
+                    stream.write_all(format!("data: {e}\n\n").as_bytes()).await?;
+                    stream.flush().await?;
+                    tokio::time::sleep(*pause).await;
+                }
+                Ok(false)
+            }
+        }
+    }
+}
