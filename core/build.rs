@@ -25,10 +25,15 @@ fn main() {
             .and_then(|n| n.to_str())
             .expect("template file names are UTF-8");
         let abs = path.canonicalize().expect("template path resolves");
-        writeln!(out, "    ({name:?}, include_str!({:?})),", abs.display().to_string())
-            .expect("writing to a String cannot fail");
+        writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            abs.display().to_string()
+        )
+        .expect("writing to a String cannot fail");
     }
     out.push_str("];\n");
-    let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded_templates.rs");
+    let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("embedded_templates.rs");
     std::fs::write(dest, out).expect("OUT_DIR is writable");
 }

@@ -204,6 +204,16 @@ impl UsageLedger {
             .record(usage, cache_hit);
     }
 
+    /// Adds a count of calls made by `node` to `model`.
+    pub fn add_count(&mut self, node: &str, model: &str, count: &UsageCount) {
+        self.total.add(count);
+        self.by_node.entry(node.to_string()).or_default().add(count);
+        self.by_model
+            .entry(model.to_string())
+            .or_default()
+            .add(count);
+    }
+
     /// Merges another ledger into this one.
     pub fn merge(&mut self, other: &UsageLedger) {
         self.total.add(&other.total);

@@ -253,7 +253,11 @@ pub fn resolve_model(
     let model = nonempty(overrides.model.clone())
         .or_else(|| nonempty(env("HONE_MODEL")))
         .or_else(|| nonempty(file.model.model.clone()));
-    if overrides.model_path.is_some() || (overrides.base_url.is_none() && file.model.path.is_some() && env("OPENAI_BASE_URL").is_none()) {
+    if overrides.model_path.is_some()
+        || (overrides.base_url.is_none()
+            && file.model.path.is_some()
+            && env("OPENAI_BASE_URL").is_none())
+    {
         return Ok(ModelChoice::Local {
             path: overrides.model_path.clone().or(file.model.path.clone()),
             model,
@@ -347,7 +351,10 @@ mod tests {
             Path::new("c.toml"),
         )
         .unwrap();
-        let env = env_of(&[("OPENAI_BASE_URL", "http://env/v1"), ("HONE_MODEL", "env-model")]);
+        let env = env_of(&[
+            ("OPENAI_BASE_URL", "http://env/v1"),
+            ("HONE_MODEL", "env-model"),
+        ]);
         let c = resolve_model(&ModelOverrides::default(), &env, &file).unwrap();
         assert!(
             matches!(&c, ModelChoice::Endpoint { base_url, model, .. } if base_url == "http://env/v1" && model == "env-model")

@@ -33,5 +33,5 @@ pub mod openai;
 pub mod templates;
 
 pub use budget::{Budget, BudgetKind, BudgetTracker, Exhausted, UsageCount, UsageLedger};
-pub mod graph;
 pub mod config;
+pub mod graph;

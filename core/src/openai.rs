@@ -507,9 +507,7 @@ struct StreamState {
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
-async fn next_event(
-    mut st: StreamState,
-) -> Option<(Result<StreamEvent, ModelError>, StreamState)> {
+async fn next_event(mut st: StreamState) -> Option<(Result<StreamEvent, ModelError>, StreamState)> {
     loop {
         if let Some(event) = st.pending.pop_front() {
             return Some((Ok(event), st));
@@ -551,7 +549,9 @@ impl LanguageModel for OpenAiModel {
                     return Ok(response);
                 }
             }
-            return Err(ModelError::Malformed("stream ended without a response".into()));
+            return Err(ModelError::Malformed(
+                "stream ended without a response".into(),
+            ));
         }
         let _permit = self
             .permits

@@ -161,10 +161,13 @@ impl Templates {
 
     /// Renders template `name` with `context`.
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, TemplateError> {
-        let template = self.env.get_template(name).map_err(|_| TemplateError::Unknown {
-            name: name.to_string(),
-            known: self.names().join(", "),
-        })?;
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|_| TemplateError::Unknown {
+                name: name.to_string(),
+                known: self.names().join(", "),
+            })?;
         let file = self.origins.get(name).map(String::as_str).unwrap_or(name);
         template
             .render(minijinja::Value::from_serialize(&context))

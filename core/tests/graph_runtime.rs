@@ -47,12 +47,17 @@ fn refine_graph(counts: Counts) -> Graph<Draft> {
                 }
             }),
         )
-        .fan_out("actor", &["style", "facts", "tone"], "split", |mut base: Draft, outs: Vec<Draft>| {
-            for o in outs {
-                base.verdicts.extend(o.verdicts);
-            }
-            base
-        })
+        .fan_out(
+            "actor",
+            &["style", "facts", "tone"],
+            "split",
+            |mut base: Draft, outs: Vec<Draft>| {
+                for o in outs {
+                    base.verdicts.extend(o.verdicts);
+                }
+                base
+            },
+        )
         .node(
             "style",
             node_fn(move |mut s: Draft, _ctx| {
@@ -162,7 +167,10 @@ fn static_and_dynamic_fan_out_and_router_loop() {
     rt().block_on(async {
         let counts = Counts::default();
         let g = refine_graph(counts.clone());
-        let out = g.run(Draft::default(), RunOptions::default()).await.unwrap();
+        let out = g
+            .run(Draft::default(), RunOptions::default())
+            .await
+            .unwrap();
         assert_eq!(out.stop, StopReason::Finished);
         assert_eq!(out.state.parts, vec!["DRAFT", "ONE", "TWO"]);
         assert_eq!(
@@ -354,7 +362,9 @@ fn events_describe_the_run() {
             .entry("a")
             .build()
             .unwrap();
-        g.run(0, RunOptions::default().with_events(tx)).await.unwrap();
+        g.run(0, RunOptions::default().with_events(tx))
+            .await
+            .unwrap();
         let mut kinds = Vec::new();
         while let Ok(e) = rx.try_recv() {
             kinds.push(match e {
@@ -502,7 +512,10 @@ fn budget_usage_survives_resume() {
             .await
             .unwrap();
         assert_eq!(out.state, 5);
-        assert_eq!(out.usage.total.calls, 5, "calls replayed from the log count");
+        assert_eq!(
+            out.usage.total.calls, 5,
+            "calls replayed from the log count"
+        );
         assert!(matches!(out.stop, StopReason::Budget { .. }));
     });
 }

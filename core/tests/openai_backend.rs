@@ -71,8 +71,11 @@ async fn streaming_yields_deltas_then_the_assembled_response() {
 async fn rate_limit_waits_for_retry_after_then_succeeds() {
     let server = FakeServer::start(|n, _| {
         if n == 0 {
-            Reply::status(429, r#"{"error":{"message":"slow down","type":"rate_limit"}}"#)
-                .with_header("retry-after", "1")
+            Reply::status(
+                429,
+                r#"{"error":{"message":"slow down","type":"rate_limit"}}"#,
+            )
+            .with_header("retry-after", "1")
         } else {
             Reply::completion("ok")
         }
@@ -114,7 +117,10 @@ async fn server_error_then_success_is_retried() {
     })
     .await;
     let model = OpenAiModel::new(config(&server)).unwrap();
-    assert_eq!(model.chat(&ask("x")).await.unwrap().first_text(), "recovered");
+    assert_eq!(
+        model.chat(&ask("x")).await.unwrap().first_text(),
+        "recovered"
+    );
     assert_eq!(server.request_count(), 2);
 }
 
@@ -155,7 +161,10 @@ async fn a_response_slower_than_the_timeout_times_out_after_retries() {
 #[tokio::test]
 async fn client_errors_are_not_retried() {
     let server = FakeServer::start(|_, _| {
-        Reply::status(400, r#"{"error":{"message":"unknown model","type":"invalid_request_error"}}"#)
+        Reply::status(
+            400,
+            r#"{"error":{"message":"unknown model","type":"invalid_request_error"}}"#,
+        )
     })
     .await;
     let model = OpenAiModel::new(config(&server)).unwrap();
@@ -190,12 +199,8 @@ async fn tool_calls_are_parsed() {
 async fn concurrency_limit_is_shared_per_endpoint() {
     let server =
         FakeServer::start(|_, _| Reply::completion("ok").after(Duration::from_millis(100))).await;
-    let a = std::sync::Arc::new(
-        OpenAiModel::new(config(&server).with_max_concurrency(2)).unwrap(),
-    );
-    let b = std::sync::Arc::new(
-        OpenAiModel::new(config(&server).with_max_concurrency(2)).unwrap(),
-    );
+    let a = std::sync::Arc::new(OpenAiModel::new(config(&server).with_max_concurrency(2)).unwrap());
+    let b = std::sync::Arc::new(OpenAiModel::new(config(&server).with_max_concurrency(2)).unwrap());
     let mut tasks = Vec::new();
     for i in 0..8 {
         let m = if i % 2 == 0 { a.clone() } else { b.clone() };

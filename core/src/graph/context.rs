@@ -213,12 +213,7 @@ impl NodeContext {
                 // A failed call produced no tokens but did use the budget slot:
                 // the provider may have billed it, and a retry storm must not
                 // run forever.
-                tracker.record_model_call(
-                    &self.inner.node,
-                    &model_key,
-                    Default::default(),
-                    false,
-                );
+                tracker.record_model_call(&self.inner.node, &model_key, Default::default(), false);
                 self.inner.run.emit(RunEvent::ModelCall {
                     step: self.inner.step,
                     node: self.inner.node.to_string(),

@@ -370,8 +370,7 @@ impl<S: State> Driver<S> {
                 let ctx = NodeContext::new(self.shared.clone(), name.clone(), step, Some(i));
                 let node = self.graph.inner.nodes[jobs[i].node].clone();
                 let input = jobs[i].input.clone();
-                let span =
-                    tracing::info_span!("node", hone.node = %name, hone.step = step, hone.branch = i);
+                let span = tracing::info_span!("node", hone.node = %name, hone.step = step, hone.branch = i);
                 running.spawn(
                     async move {
                         let started = Instant::now();
@@ -602,11 +601,7 @@ impl<S: State> Graph<S> {
         let mut elapsed = Duration::ZERO;
         let mut add_usage = |node: &str, usage: &BTreeMap<String, UsageCount>| {
             for (model, count) in usage {
-                let mut one = UsageLedger::default();
-                one.total = *count;
-                one.by_node.insert(node.to_string(), *count);
-                one.by_model.insert(model.clone(), *count);
-                ledger.merge(&one);
+                ledger.add_count(node, model, count);
             }
         };
         for (line, record) in records {

@@ -56,8 +56,8 @@ use sha2::{Digest, Sha256};
 
 pub use context::NodeContext;
 pub use events::{EventSender, RunEvent};
-pub use exec::{RunOptions, RunOutcome};
 pub use exec::new_run_id;
+pub use exec::{RunOptions, RunOutcome};
 pub use log::{read_run_log, LogRecord, RunLogSummary};
 
 use crate::budget::Exhausted;
@@ -470,7 +470,11 @@ impl<S: State> GraphBuilder<S> {
         Ok(Graph {
             inner: Arc::new(GraphInner {
                 name: self.name,
-                names: self.nodes.iter().map(|(n, _)| Arc::from(n.as_str())).collect(),
+                names: self
+                    .nodes
+                    .iter()
+                    .map(|(n, _)| Arc::from(n.as_str()))
+                    .collect(),
                 nodes: self.nodes.into_iter().map(|(_, n)| n).collect(),
                 outgoing,
                 entry,
@@ -558,13 +562,10 @@ impl<S: State> Graph<S> {
     /// let g = GraphBuilder::<u8>::new("g")
     ///     .node("a", node_fn(|s: u8, _| async move { Ok(s) }))
     ///     .entry("a").build().unwrap();
-    /// assert!(g.to_dot().contains("\"a\""));
+    /// assert!(g.to_dot().contains("label = \"a\""));
     /// ```
     pub fn to_dot(&self) -> String {
-        format!(
-            "{:?}",
-            petgraph::dot::Dot::with_config(&self.inner.structure, &[])
-        )
+        petgraph::dot::Dot::with_config(&self.inner.structure, &[]).to_string()
     }
 
     /// Decides what follows node `node` given its output.

@@ -163,8 +163,12 @@ impl Drop for FakeServer {
 
 impl FakeServer {
     /// Starts a server; `handler(n, request)` answers the n-th (0-based) request.
-    pub async fn start(handler: impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    pub async fn start(
+        handler: impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let count = Arc::new(AtomicUsize::new(0));
@@ -173,14 +177,22 @@ impl FakeServer {
         let (s, c, g) = (seen.clone(), count.clone(), gauge.clone());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let (h, s, c, g) = (handler.clone(), s.clone(), c.clone(), g.clone());
                 tokio::spawn(async move {
                     let _ = serve_connection(stream, h, s, c, g).await;
                 });
             }
         });
-        FakeServer { addr, seen, count, gauge, task }
+        FakeServer {
+            addr,
+            seen,
+            count,
+            gauge,
+            task,
+        }
     }
 
     pub fn base_url(&self) -> String {
@@ -284,7 +296,9 @@ async fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<b
                 head.push_str("cache-control: no-cache\r\nconnection: close\r\n\r\n");
                 stream.write_all(head.as_bytes()).await?;
                 for e in events {
-                    stream.write_all(format!("data: {e}\n\n").as_bytes()).await?;
+                    stream
+                        .write_all(format!("data: {e}\n\n").as_bytes())
+                        .await?;
                     stream.flush().await?;
                     tokio::time::sleep(*pause).await;
                 }

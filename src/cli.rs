@@ -1,0 +1,179 @@
+//! Command-line definition and dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hone_core::config::ConfigFile;
+
+/// Critique-and-refine agents: an actor proposes, a critic finds the first
+/// wrong step, a refiner fixes it, until the answer is verified or the budget
+/// runs out.
+#[derive(Debug, Parser)]
+#[command(name = "hone", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Config file (TOML). Default: $HONE_CONFIG, else ./hone.toml if present.
+    #[arg(long, global = true, env = "HONE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (env OPENAI_BASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Model name at the endpoint (env HONE_MODEL).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub model: Option<String>,
+    /// A local GGUF model file.
+    #[arg(long, global = true, value_name = "PATH.gguf")]
+    pub model_path: Option<PathBuf>,
+    /// Per-attempt request timeout in seconds.
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Directory of prompt templates that replace or add to the built-in ones.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Do not read or write the response cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// Response cache directory (default: <cache dir>/responses).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Where run logs are written (default: .hone/runs).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show which backend and model would be used, and whether it answers.
+    Models(ModelsArgs),
+    /// Solve a task with a critique-and-refine strategy.
+    Solve(SolveArgs),
+    /// Continue an interrupted run from its log, exactly where it stopped.
+    Resume(ResumeArgs),
+    /// Render a run log.
+    Show(ShowArgs),
+    /// List recorded runs.
+    Runs,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Only show the choice; do not send a test request.
+    #[arg(long)]
+    pub no_ping: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Strategy {
+    /// Actor, then critic and refiner in turn until the critic accepts.
+    SelfRefine,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Kind {
+    /// Free text (design, explanation).
+    Text,
+    /// A worked solution ending in a final answer.
+    Math,
+}
+
+#[derive(Debug, Args)]
+pub struct SolveArgs {
+    /// The task. Read from --file or standard input when absent.
+    pub task: Vec<String>,
+    /// Read the task from this file.
+    #[arg(long, short, value_name = "FILE", conflicts_with = "task")]
+    pub file: Option<PathBuf>,
+    /// Kind of task.
+    #[arg(long, value_enum, default_value_t = Kind::Text)]
+    pub kind: Kind,
+    /// Search strategy.
+    #[arg(long, value_enum, default_value_t = Strategy::SelfRefine)]
+    pub strategy: Strategy,
+    /// Most answers (first attempt plus refinements).
+    #[arg(long, default_value_t = 4)]
+    pub max_rounds: u32,
+    /// Most model calls for the whole run.
+    #[arg(long)]
+    pub max_calls: Option<u64>,
+    /// Most wall time for the whole run, in seconds.
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
+    /// Most generated tokens per model call.
+    #[arg(long, default_value_t = 768)]
+    pub max_tokens: u32,
+    /// Sampling temperature.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Run id (default: date, time and a random suffix).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Print the result as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not print the trajectory while running.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Run id (or path of a run log).
+    pub run: String,
+    /// Print the result as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not print the trajectory while running.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Run id (or path of a run log).
+    pub run: String,
+    /// Print the raw log records as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Loads the config file named by --config / HONE_CONFIG, else ./hone.toml.
+pub fn load_config(global: &Global) -> Result<ConfigFile> {
+    if let Some(path) = &global.config {
+        return ConfigFile::load(path).map_err(Into::into);
+    }
+    let local = PathBuf::from("hone.toml");
+    if local.is_file() {
+        return ConfigFile::load(&local).map_err(Into::into);
+    }
+    Ok(ConfigFile::default())
+}
+
+/// The directory of run logs.
+pub fn runs_dir(global: &Global, config: &ConfigFile) -> PathBuf {
+    global
+        .runs_dir
+        .clone()
+        .or_else(|| config.runs.dir.clone())
+        .unwrap_or_else(|| PathBuf::from(".hone").join("runs"))
+}
+
+pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let config = load_config(&cli.global).context("loading the config file")?;
+    match cli.command {
+        Command::Models(args) => crate::models::run(&cli.global, &config, &args).await,
+        Command::Solve(args) => crate::solve::solve(&cli.global, &config, args).await,
+        Command::Resume(args) => crate::solve::resume(&cli.global, &config, args).await,
+        Command::Show(args) => crate::runs::show(&cli.global, &config, &args),
+        Command::Runs => crate::runs::list(&cli.global, &config),
+    }
+}

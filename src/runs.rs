@@ -1,0 +1,137 @@
+//! `hone show` and `hone runs`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use hone_core::config::ConfigFile;
+use hone_core::graph::{read_run_log, LogRecord};
+
+use crate::cli::{Global, ShowArgs};
+
+fn short(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > max {
+        format!("{}…", one_line.chars().take(max).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<ExitCode> {
+    let path = crate::solve::log_path(global, config, &args.run)?;
+    let summary = read_run_log(&path)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary.records)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "run {} ({}), log {}",
+        summary.run_id,
+        summary.graph,
+        path.display()
+    );
+    if !summary.meta.is_null() {
+        println!("settings: {}", summary.meta);
+    }
+    let mut last_state = None;
+    for record in &summary.records {
+        match record {
+            LogRecord::Header { initial, .. } => {
+                if let Some(task) = initial.get("task").and_then(|t| t.as_str()) {
+                    println!("task: {}", short(task, 200));
+                }
+            }
+            LogRecord::Started { .. } => {}
+            LogRecord::Finished {
+                step,
+                node,
+                output,
+                usage,
+                ..
+            } => {
+                let calls: u64 = usage.values().map(|u| u.calls).sum();
+                let detail = output
+                    .get("attempts")
+                    .and_then(|a| a.as_array())
+                    .and_then(|a| a.last())
+                    .map(|a| match node.as_str() {
+                        "critic" => format!(
+                            "verdict {}: {}",
+                            a["verdict"].as_str().unwrap_or("?"),
+                            short(a["critique"].as_str().unwrap_or_default(), 100)
+                        ),
+                        _ => short(a["answer"].as_str().unwrap_or_default(), 100),
+                    })
+                    .unwrap_or_default();
+                println!("[{step:>3}] {node:<10} {calls} call(s)  {detail}");
+                last_state = Some(output.clone());
+            }
+            LogRecord::Failed { step, node, error } => {
+                println!("[{step:>3}] {node:<10} FAILED: {error}")
+            }
+            LogRecord::Parallel { nodes, .. } => println!("      fan-out: {}", nodes.join(", ")),
+            LogRecord::Merged { .. } => println!("      merged"),
+            LogRecord::Ended { stop, state, steps } => {
+                println!("ended after {steps} steps: {stop}");
+                last_state = Some(state.clone());
+            }
+        }
+    }
+    if summary.stop.is_none() {
+        println!(
+            "(the run did not end: `hone resume {}` continues it)",
+            summary.run_id
+        );
+    }
+    let totals = summary.usage.values().fold((0, 0, 0), |acc, u| {
+        (
+            acc.0 + u.calls,
+            acc.1 + u.input_tokens,
+            acc.2 + u.output_tokens,
+        )
+    });
+    println!(
+        "usage: {} model calls, {} input / {} output tokens",
+        totals.0, totals.1, totals.2
+    );
+    if let Some(answer) = last_state.as_ref().and_then(|s| {
+        s.get("attempts")
+            .and_then(|a| a.as_array())
+            .and_then(|a| a.last())
+            .and_then(|a| a["answer"].as_str().map(str::to_string))
+    }) {
+        println!("\nlatest answer:\n{answer}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn list(global: &Global, config: &ConfigFile) -> Result<ExitCode> {
+    let dir = crate::cli::runs_dir(global, config);
+    let mut entries: Vec<_> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!("no runs in {}", dir.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
+    };
+    entries.sort();
+    for path in entries {
+        match read_run_log(&path) {
+            Ok(s) => println!(
+                "{:<24} {:<12} {}",
+                s.run_id,
+                s.graph,
+                s.stop
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "interrupted (resumable)".into())
+            ),
+            Err(e) => println!("{:<24} unreadable: {e}", path.display()),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

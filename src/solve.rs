@@ -1,0 +1,264 @@
+//! `hone solve` and `hone resume`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use hone_agents::refine::{self_refine_graph, RefineConfig, RefineState, TaskKind, Verdict};
+use hone_core::config::ConfigFile;
+use hone_core::graph::{new_run_id, read_run_log, RunEvent, RunOptions, RunOutcome};
+use hone_core::Budget;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{Global, Kind, ResumeArgs, SolveArgs, Strategy};
+
+/// Settings that shape the graph; stored in the log header so a resume
+/// rebuilds exactly the same graph.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunMeta {
+    strategy: String,
+    temperature: f32,
+    max_tokens: u32,
+    model: String,
+}
+
+fn read_task(args: &SolveArgs) -> Result<String> {
+    let task = if let Some(path) = &args.file {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("reading the task from {}", path.display()))?
+    } else if !args.task.is_empty() {
+        args.task.join(" ")
+    } else {
+        let mut buf = String::new();
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .context("reading the task from standard input")?;
+        buf
+    };
+    let task = task.trim().to_string();
+    if task.is_empty() {
+        bail!("the task is empty: pass it as arguments, with --file FILE, or on standard input");
+    }
+    Ok(task)
+}
+
+/// Resolves a run id or a path to a log path.
+pub fn log_path(global: &Global, config: &ConfigFile, run: &str) -> Result<PathBuf> {
+    let as_path = PathBuf::from(run);
+    if as_path.is_file() {
+        return Ok(as_path);
+    }
+    let path = crate::cli::runs_dir(global, config).join(format!("{run}.jsonl"));
+    if !path.is_file() {
+        bail!(
+            "no run {run:?}: {} does not exist (`hone runs` lists recorded runs)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Prints the trajectory as events arrive.
+fn spawn_printer(quiet: bool) -> (hone_core::graph::EventSender, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<RunEvent>();
+    let task = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            if quiet {
+                continue;
+            }
+            match event {
+                RunEvent::RunStarted {
+                    run_id, resumed, ..
+                } => eprintln!(
+                    "{} run {run_id}",
+                    if resumed { "resuming" } else { "starting" }
+                ),
+                RunEvent::NodeStarted { step, node, .. } => eprintln!("[{step}] {node} …"),
+                RunEvent::ModelCall {
+                    usage,
+                    duration_ms,
+                    error,
+                    ..
+                } => match error {
+                    Some(e) => eprintln!("    model call failed after {duration_ms} ms: {e}"),
+                    None => eprintln!(
+                        "    model: {} in / {} out tokens, {duration_ms} ms{}",
+                        usage.input_tokens,
+                        usage.output_tokens,
+                        if usage.cache_hits > 0 {
+                            " (cached)"
+                        } else {
+                            ""
+                        }
+                    ),
+                },
+                RunEvent::Custom { kind, data, .. } => match kind.as_str() {
+                    "attempt" => eprintln!(
+                        "    attempt {}:\n{}",
+                        data["round"],
+                        indent(data["answer"].as_str().unwrap_or_default())
+                    ),
+                    "critique" => eprintln!(
+                        "    critique of attempt {} (verdict {}):\n{}",
+                        data["round"],
+                        data["verdict"],
+                        indent(data["critique"].as_str().unwrap_or_default())
+                    ),
+                    _ => eprintln!("    {kind}: {data}"),
+                },
+                RunEvent::BudgetExhausted(e) => eprintln!("    {e}"),
+                RunEvent::NodeFailed { node, error, .. } => eprintln!("    {node} failed: {error}"),
+                _ => {}
+            }
+        }
+    });
+    (tx, task)
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("      | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn report(outcome: &RunOutcome<RefineState>, log: &std::path::Path, json: bool) -> ExitCode {
+    let best = outcome.state.best();
+    if json {
+        let value = serde_json::json!({
+            "run_id": outcome.run_id,
+            "stop": outcome.stop,
+            "verified": outcome.state.verified(),
+            "answer": best.map(|a| a.answer.clone()),
+            "attempts": outcome.state.attempts,
+            "steps": outcome.steps,
+            "node_runs": outcome.node_runs,
+            "usage": outcome.usage,
+            "elapsed_ms": outcome.elapsed.as_millis() as u64,
+            "log": log,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
+        );
+    } else {
+        let verdict = match best.and_then(|a| a.verdict) {
+            Some(Verdict::Correct) => "accepted by the critic",
+            Some(Verdict::Incorrect) => "NOT accepted by the critic",
+            Some(Verdict::Malformed) => "critic gave no verdict",
+            None => "not reviewed",
+        };
+        eprintln!(
+            "\nstopped: {} after {} steps, {} model calls ({} cached), {} in / {} out tokens, {:.1}s",
+            outcome.stop,
+            outcome.steps,
+            outcome.usage.total.calls,
+            outcome.usage.total.cache_hits,
+            outcome.usage.total.input_tokens,
+            outcome.usage.total.output_tokens,
+            outcome.elapsed.as_secs_f64()
+        );
+        eprintln!("run log: {}  (hone show {})", log.display(), outcome.run_id);
+        eprintln!(
+            "answer ({verdict}, attempt {} of {}):",
+            outcome.state.attempts.len(),
+            outcome.state.max_rounds
+        );
+        println!("{}", best.map(|a| a.answer.as_str()).unwrap_or(""));
+    }
+    if best.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Result<ExitCode> {
+    let task = read_task(&args)?;
+    let (model, _) = crate::models::build(global, config)?;
+    let templates = crate::models::templates(global)?;
+    let Strategy::SelfRefine = args.strategy;
+    let meta = RunMeta {
+        strategy: "self-refine".into(),
+        temperature: args.temperature,
+        max_tokens: args.max_tokens,
+        model: model.descriptor().to_string(),
+    };
+    let graph = self_refine_graph(RefineConfig {
+        actor: model.clone(),
+        critic: model,
+        templates,
+        temperature: meta.temperature,
+        max_tokens: meta.max_tokens,
+    })?;
+    let mut budget = Budget::unlimited();
+    budget.max_model_calls = args.max_calls;
+    if let Some(s) = args.max_seconds {
+        if !(s.is_finite() && s > 0.0) {
+            bail!("--max-seconds must be a positive number, got {s}");
+        }
+        budget.max_wall_time = Some(Duration::from_secs_f64(s));
+    }
+    let run_id = args.run_id.clone().unwrap_or_else(new_run_id);
+    let dir = crate::cli::runs_dir(global, config);
+    let log = dir.join(format!("{run_id}.jsonl"));
+    if log.exists() {
+        bail!(
+            "run {run_id} already exists at {}: use `hone resume {run_id}` or another --run-id",
+            log.display()
+        );
+    }
+    let kind = match args.kind {
+        Kind::Text => TaskKind::Text,
+        Kind::Math => TaskKind::Math,
+    };
+    let (events, printer) = spawn_printer(args.quiet || args.json);
+    let options = RunOptions::default()
+        .with_run_id(run_id)
+        .with_log(&log)
+        .with_budget(budget)
+        .with_events(events)
+        .with_meta(serde_json::to_value(&meta)?);
+    let outcome = graph
+        .run(RefineState::new(task, kind, args.max_rounds), options)
+        .await?;
+    let _ = printer.await;
+    Ok(report(&outcome, &log, args.json))
+}
+
+pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> Result<ExitCode> {
+    let log = log_path(global, config, &args.run)?;
+    let summary = read_run_log(&log)?;
+    let meta: RunMeta = serde_json::from_value(summary.meta.clone()).with_context(|| {
+        format!(
+            "{} was not written by `hone solve` (its header has no solve settings)",
+            log.display()
+        )
+    })?;
+    if meta.strategy != "self-refine" {
+        bail!(
+            "run uses strategy {:?}, which this build cannot resume",
+            meta.strategy
+        );
+    }
+    let (model, _) = crate::models::build(global, config)?;
+    let now = model.descriptor().to_string();
+    if now != meta.model {
+        eprintln!("warning: the run used {}, resuming with {now}", meta.model);
+    }
+    let graph = self_refine_graph(RefineConfig {
+        actor: model.clone(),
+        critic: model,
+        templates: crate::models::templates(global)?,
+        temperature: meta.temperature,
+        max_tokens: meta.max_tokens,
+    })?;
+    let (events, printer) = spawn_printer(args.quiet || args.json);
+    let outcome = graph
+        .resume(&log, RunOptions::default().with_events(events))
+        .await?;
+    let _ = printer.await;
+    Ok(report(&outcome, &log, args.json))
+}

@@ -1,0 +1,215 @@
+//! `hone solve` killed with SIGKILL mid-run, then `hone resume`, must end
+//! exactly like an uninterrupted run: same final state, same completed node
+//! executions, and only the interrupted node runs again.
+
+#[path = "../core/tests/support/fake_openai.rs"]
+mod fake_openai;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fake_openai::{FakeServer, Reply, SeenRequest};
+
+/// Answers by content, never by arrival order, so a repeated call gets the
+/// same answer: attempts are numbered and the critic accepts attempt 4.
+fn deterministic(_: usize, request: &SeenRequest) -> Reply {
+    let body = request.json();
+    let prompt = body["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let attempt = prompt
+        .split("attempt ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(0);
+    let text = if prompt.contains("careful reviewer") {
+        if attempt >= 4 {
+            "Every step checks out.\nVERDICT: CORRECT".to_string()
+        } else {
+            format!("Step {attempt} is wrong.\nVERDICT: INCORRECT")
+        }
+    } else if prompt.contains("was reviewed") {
+        format!("attempt {}", attempt + 1)
+    } else {
+        "attempt 1".to_string()
+    };
+    Reply::completion(&text).after(Duration::from_millis(150))
+}
+
+fn hone(server: &FakeServer, runs: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
+    cmd.args([
+        "--base-url",
+        &server.base_url(),
+        "--model",
+        "fake-model",
+        "--no-cache",
+    ])
+    .arg("--runs-dir")
+    .arg(runs)
+    .env_remove("OPENAI_BASE_URL")
+    .env_remove("HONE_MODEL")
+    .env_remove("HONE_CONFIG")
+    .stdin(Stdio::null());
+    cmd
+}
+
+fn started_per_node(log: &Path) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for line in std::fs::read_to_string(log).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["record"] == "started" {
+            *counts
+                .entry(v["node"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_run_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let task = ["Design", "a", "rate", "limiter"];
+
+    // Uninterrupted reference run.
+    let server = FakeServer::start(deterministic).await;
+    let out = hone(&server, &runs)
+        .args(["solve", "--json", "--max-rounds", "6", "--run-id", "full"])
+        .args(task)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(full["answer"], "attempt 4");
+    assert_eq!(full["verified"], true);
+    let full_calls = server.request_count();
+    assert_eq!(full_calls, 8);
+
+    // The same run, killed while its fourth model call is in flight.
+    let server = FakeServer::start(deterministic).await;
+    let mut child = hone(&server, &runs)
+        .args([
+            "solve",
+            "--quiet",
+            "--max-rounds",
+            "6",
+            "--run-id",
+            "killed",
+        ])
+        .args(task)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.request_count() < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the run never reached its 4th call"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let log = runs.join("killed.jsonl");
+    let listing = hone(&server, &runs).arg("runs").output().unwrap();
+    assert!(String::from_utf8_lossy(&listing.stdout).contains("interrupted (resumable)"));
+
+    let out = hone(&server, &runs)
+        .args(["resume", "killed", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resumed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    assert_eq!(resumed["attempts"], full["attempts"]);
+    assert_eq!(resumed["answer"], full["answer"]);
+    assert_eq!(resumed["stop"], full["stop"]);
+    assert_eq!(resumed["node_runs"], full["node_runs"]);
+    assert_eq!(
+        resumed["usage"]["total"]["calls"],
+        full["usage"]["total"]["calls"]
+    );
+    // Only the call in flight at the kill was made again.
+    assert_eq!(server.request_count(), full_calls + 1);
+    let full_started = started_per_node(&runs.join("full.jsonl"));
+    let killed_started = started_per_node(&log);
+    let extra: usize =
+        killed_started.values().sum::<usize>() - full_started.values().sum::<usize>();
+    assert_eq!(
+        extra, 1,
+        "exactly the interrupted node restarted: {killed_started:?} vs {full_started:?}"
+    );
+
+    // Resuming a finished run changes nothing and calls no model.
+    let before = server.request_count();
+    let again = hone(&server, &runs)
+        .args(["resume", "killed", "--json"])
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert_eq!(server.request_count(), before);
+
+    let shown = hone(&server, &runs)
+        .args(["show", "killed"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("ended after 8 steps: finished"), "{text}");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("hone.toml");
+    std::fs::write(
+        &cfg,
+        "[model]\nbase_url = \"http://127.0.0.1:9/v1\"\ntimeout_secs = \"soon\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hone"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["models", "--no-ping"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hone.toml, line 3") && err.contains("timeout_secs") || err.contains("line 3"),
+        "{err}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_hone"))
+        .args([
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+            "--runs-dir",
+        ])
+        .arg(dir.path())
+        .args(["resume", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no run \"nope\""));
+}
