@@ -1,1 +1,18 @@
-//! Placeholder while the crate is built up; see ARCHITECTURE.md.
+//! # hone-tools
+//!
+//! Tools built on hone's sandbox. This crate currently provides the test
+//! harness ([`Harness`]): run a candidate program against HumanEval-style
+//! `check(candidate)` tests, MBPP-style assert lists or stdin/stdout pairs,
+//! and get per-test results — passed or failed, the failing assertion's
+//! source, expected vs actual where derivable, the traceback in the
+//! candidate's own line numbers (`candidate.py`), stdout and duration. This
+//! is the execution feedback critics and RethinkMCTS consume.
+
+#![warn(missing_docs)]
+
+mod harness;
+
+pub use harness::{
+    normalize_output, Harness, HarnessError, IoCase, TestReport, TestResult, TestStatus, TestSuite,
+    CANDIDATE_FILE, TEST_FILE,
+};
