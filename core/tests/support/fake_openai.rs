@@ -166,6 +166,21 @@ impl FakeServer {
     pub async fn start(
         handler: impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static,
     ) -> Self {
+        Self::start_with(handler, true).await
+    }
+
+    /// Like [`FakeServer::start`], but keeps no copy of the requests (for
+    /// load tests).
+    pub async fn start_unrecorded(
+        handler: impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_with(handler, false).await
+    }
+
+    async fn start_with(
+        handler: impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static,
+        record: bool,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -174,7 +189,7 @@ impl FakeServer {
         let count = Arc::new(AtomicUsize::new(0));
         let handler: Handler = Arc::new(handler);
         let gauge = Arc::new(Gauge::default());
-        let (s, c, g) = (seen.clone(), count.clone(), gauge.clone());
+        let (s, c, g) = (Some(seen.clone()), count.clone(), gauge.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -182,7 +197,7 @@ impl FakeServer {
                 };
                 let (h, s, c, g) = (handler.clone(), s.clone(), c.clone(), g.clone());
                 tokio::spawn(async move {
-                    let _ = serve_connection(stream, h, s, c, g).await;
+                    let _ = serve_connection(stream, h, s.filter(|_| record), c, g).await;
                 });
             }
         });
@@ -216,7 +231,7 @@ impl FakeServer {
 async fn serve_connection(
     stream: TcpStream,
     handler: Handler,
-    seen: Arc<Mutex<Vec<SeenRequest>>>,
+    seen: Option<Arc<Mutex<Vec<SeenRequest>>>>,
     count: Arc<AtomicUsize>,
     gauge: Arc<Gauge>,
 ) -> std::io::Result<()> {
@@ -258,7 +273,9 @@ async fn serve_connection(
             body: String::from_utf8_lossy(&body).into_owned(),
         };
         let n = count.fetch_add(1, Ordering::SeqCst);
-        seen.lock().unwrap().push(request.clone());
+        if let Some(seen) = &seen {
+            seen.lock().unwrap().push(request.clone());
+        }
         let reply = handler(n, &request);
         gauge.enter();
         tokio::time::sleep(reply.delay).await;
