@@ -26,7 +26,7 @@ use async_openai::Client;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use futures::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
@@ -397,74 +397,57 @@ impl OpenAiModel {
         &self.config
     }
 
-    fn wire_request(&self, request: &ChatRequest, stream: bool) -> Value {
-        let mut body = json!({
-            "model": self.config.model,
-            "messages": request.messages.iter().map(wire_message).collect::<Vec<_>>(),
-        });
+    fn wire_request<'a>(&'a self, request: &'a ChatRequest, stream: bool) -> WireRequest<'a> {
         let s = &request.sampling;
-        let obj = body.as_object_mut().expect("literal is an object");
-        if let Some(t) = s.temperature {
-            obj.insert("temperature".into(), json!(t));
-        }
-        if let Some(p) = s.top_p {
-            obj.insert("top_p".into(), json!(p));
-        }
-        if let Some(m) = s.max_tokens {
-            obj.insert("max_tokens".into(), json!(m));
-        }
-        if !s.stop.is_empty() {
-            obj.insert("stop".into(), json!(s.stop));
-        }
-        if let Some(seed) = s.seed {
-            obj.insert("seed".into(), json!(seed));
-        }
-        if s.n != 1 {
-            obj.insert("n".into(), json!(s.n));
-        }
-        match &request.response_format {
-            ResponseFormat::Text => {}
-            ResponseFormat::JsonObject => {
-                obj.insert("response_format".into(), json!({"type": "json_object"}));
-            }
-            ResponseFormat::JsonSchema { name, schema } => {
-                obj.insert(
-                    "response_format".into(),
-                    json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema}}),
-                );
-            }
-        }
-        if !request.tools.is_empty() {
-            let tools: Vec<Value> = request
+        let response_format = match &request.response_format {
+            ResponseFormat::Text => None,
+            ResponseFormat::JsonObject => Some(json!({"type": "json_object"})),
+            ResponseFormat::JsonSchema { name, schema } => Some(
+                json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema}}),
+            ),
+        };
+        let (tools, tool_choice) = if request.tools.is_empty() {
+            (None, None)
+        } else {
+            let tools = request
                 .tools
                 .iter()
                 .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
                 .collect();
-            obj.insert("tools".into(), json!(tools));
             let choice = match &request.tool_choice {
                 ToolChoice::Auto => json!("auto"),
                 ToolChoice::None => json!("none"),
                 ToolChoice::Required => json!("required"),
                 ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
             };
-            obj.insert("tool_choice".into(), choice);
+            (Some(tools), Some(choice))
+        };
+        WireRequest {
+            model: &self.config.model,
+            messages: request.messages.iter().map(WireMessage::from).collect(),
+            temperature: s.temperature,
+            top_p: s.top_p,
+            max_tokens: s.max_tokens,
+            stop: &s.stop,
+            seed: s.seed,
+            n: (s.n != 1).then_some(s.n),
+            response_format,
+            tools,
+            tool_choice,
+            stream: stream.then_some(true),
+            stream_options: stream.then(|| json!({"include_usage": true})),
         }
-        if stream {
-            obj.insert("stream".into(), json!(true));
-            obj.insert("stream_options".into(), json!({"include_usage": true}));
-        }
-        body
     }
 
     async fn chat_plain(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         let body = self.wire_request(request, false);
-        let value: Value = self
+        let response: WireResponse = self
             .client
             .chat()
-            .create_byot(body)
+            .create_byot(&body)
             .await
             .map_err(|e| map_error(e, self.config.request_timeout))?;
-        parse_response(value)
+        response.into_response()
     }
 
     async fn open_stream(&self, request: &ChatRequest) -> Result<ChatStream, ModelError> {
@@ -479,7 +462,7 @@ impl OpenAiModel {
         let raw: RawStream = self
             .client
             .chat()
-            .create_stream_byot(body)
+            .create_stream_byot(&body)
             .await
             .map_err(|e| map_error(e, timeout))?;
         let state = StreamState {
@@ -566,27 +549,156 @@ impl LanguageModel for OpenAiModel {
     }
 }
 
-fn wire_message(m: &Message) -> Value {
-    let role = match m.role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    };
-    let mut v = json!({"role": role, "content": m.content});
-    let obj = v.as_object_mut().expect("literal is an object");
-    if !m.tool_calls.is_empty() {
-        let calls: Vec<Value> = m
-            .tool_calls
-            .iter()
-            .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
-            .collect();
-        obj.insert("tool_calls".into(), json!(calls));
+/// The chat-completions request body, serialised straight from borrowed
+/// data (no intermediate JSON tree on the hot path).
+#[derive(Serialize)]
+struct WireRequest<'a> {
+    model: &'a str,
+    messages: Vec<WireMessage<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct WireMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a Message> for WireMessage<'a> {
+    fn from(m: &'a Message) -> Self {
+        WireMessage {
+            role: match m.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+                Role::Tool => "tool",
+            },
+            content: &m.content,
+            tool_calls: m
+                .tool_calls
+                .iter()
+                .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
+                .collect(),
+            tool_call_id: m.tool_call_id.as_deref(),
+        }
     }
-    if let Some(id) = &m.tool_call_id {
-        obj.insert("tool_call_id".into(), json!(id));
+}
+
+/// The chat-completions response body. Lenient: servers differ in which
+/// optional fields they send; only `choices[].message` is required.
+#[derive(Deserialize)]
+struct WireResponse {
+    #[serde(default)]
+    model: Option<String>,
+    choices: Option<Vec<WireChoice>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    message: Option<WireResponseMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireResponseMessage {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<WireToolCall>>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    #[serde(default)]
+    id: Option<String>,
+    function: Option<WireFunction>,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<String>,
+}
+
+impl WireResponse {
+    /// Checks the shape and converts; a body that is valid JSON but not a
+    /// chat completion is [`ModelError::Malformed`].
+    fn into_response(self) -> Result<ChatResponse, ModelError> {
+        let Some(choices) = self.choices else {
+            return Err(ModelError::Malformed(
+                "no `choices` array in the response".into(),
+            ));
+        };
+        if choices.is_empty() {
+            return Err(ModelError::Malformed(
+                "empty `choices` in the response".into(),
+            ));
+        }
+        let mut parsed = Vec::with_capacity(choices.len());
+        for (i, c) in choices.into_iter().enumerate() {
+            let Some(message) = c.message else {
+                return Err(ModelError::Malformed(format!(
+                    "choice {i} has no `message` object"
+                )));
+            };
+            parsed.push(Choice {
+                text: message.content.unwrap_or_default(),
+                tool_calls: message
+                    .tool_calls
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| {
+                        let f = t.function.unwrap_or(WireFunction {
+                            name: None,
+                            arguments: None,
+                        });
+                        ToolCall {
+                            id: t.id.unwrap_or_default(),
+                            name: f.name.unwrap_or_default(),
+                            arguments: f.arguments.unwrap_or_default(),
+                        }
+                    })
+                    .collect(),
+                finish_reason: finish_reason_of(c.finish_reason.as_deref()),
+            });
+        }
+        Ok(ChatResponse {
+            model: self.model.unwrap_or_default(),
+            choices: parsed,
+            usage: self.usage.map(Usage::from).unwrap_or_default(),
+            from_cache: false,
+        })
     }
-    v
 }
 
 fn map_error(e: OpenAIError, timeout: Duration) -> ModelError {
@@ -617,13 +729,22 @@ fn map_error(e: OpenAIError, timeout: Duration) -> ModelError {
 #[derive(Deserialize)]
 struct WireUsage {
     #[serde(default)]
-    prompt_tokens: u64,
+    prompt_tokens: Option<u64>,
     #[serde(default)]
-    completion_tokens: u64,
+    completion_tokens: Option<u64>,
 }
 
-fn finish_reason(v: Option<&Value>) -> FinishReason {
-    match v.and_then(Value::as_str) {
+impl From<WireUsage> for Usage {
+    fn from(u: WireUsage) -> Self {
+        Usage {
+            input_tokens: u.prompt_tokens.unwrap_or(0),
+            output_tokens: u.completion_tokens.unwrap_or(0),
+        }
+    }
+}
+
+fn finish_reason_of(v: Option<&str>) -> FinishReason {
+    match v {
         None | Some("stop") => FinishReason::Stop,
         Some("length") => FinishReason::Length,
         Some("tool_calls") | Some("function_call") => FinishReason::ToolCalls,
@@ -632,72 +753,14 @@ fn finish_reason(v: Option<&Value>) -> FinishReason {
     }
 }
 
+fn finish_reason(v: Option<&Value>) -> FinishReason {
+    finish_reason_of(v.and_then(Value::as_str))
+}
+
 fn parse_usage(v: Option<&Value>) -> Usage {
     v.and_then(|u| serde_json::from_value::<WireUsage>(u.clone()).ok())
-        .map(|u| Usage {
-            input_tokens: u.prompt_tokens,
-            output_tokens: u.completion_tokens,
-        })
+        .map(Usage::from)
         .unwrap_or_default()
-}
-
-fn parse_tool_calls(v: Option<&Value>) -> Vec<ToolCall> {
-    v.and_then(Value::as_array)
-        .map(|calls| {
-            calls
-                .iter()
-                .map(|c| ToolCall {
-                    id: c["id"].as_str().unwrap_or_default().to_string(),
-                    name: c["function"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    arguments: c["function"]["arguments"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Turns a chat-completions JSON body into a [`ChatResponse`], rejecting
-/// bodies that are not one.
-fn parse_response(value: Value) -> Result<ChatResponse, ModelError> {
-    let shown = || value.to_string().chars().take(200).collect::<String>();
-    let Some(choices) = value.get("choices").and_then(Value::as_array) else {
-        return Err(ModelError::Malformed(format!(
-            "no `choices` array in {}",
-            shown()
-        )));
-    };
-    if choices.is_empty() {
-        return Err(ModelError::Malformed(format!(
-            "empty `choices` in {}",
-            shown()
-        )));
-    }
-    let mut parsed = Vec::with_capacity(choices.len());
-    for c in choices {
-        let Some(message) = c.get("message").filter(|m| m.is_object()) else {
-            return Err(ModelError::Malformed(format!(
-                "a choice has no `message` object in {}",
-                shown()
-            )));
-        };
-        parsed.push(Choice {
-            text: message["content"].as_str().unwrap_or_default().to_string(),
-            tool_calls: parse_tool_calls(message.get("tool_calls")),
-            finish_reason: finish_reason(c.get("finish_reason")),
-        });
-    }
-    Ok(ChatResponse {
-        model: value["model"].as_str().unwrap_or_default().to_string(),
-        choices: parsed,
-        usage: parse_usage(value.get("usage")),
-        from_cache: false,
-    })
 }
 
 #[derive(Default)]
