@@ -1,0 +1,848 @@
+//! [`LocalModel`]: GGUF inference in process through llama.cpp.
+//!
+//! One loaded model is shared by a fixed number of *slots*. Each slot is an
+//! OS thread that owns a llama.cpp context (and so a KV cache); requests wait
+//! for a free slot on an async semaphore, so the tokio runtime is never
+//! blocked. A slot remembers the tokens in its KV cache: with prefix reuse on,
+//! a request is sent to the free slot sharing the longest token prefix with
+//! it, and only the tokens after that prefix are evaluated. Dropping a
+//! request's future (or its stream) cancels it: the slot notices before the
+//! next batch or token and becomes free.
+
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use hone_core::{
+    ChatRequest, ChatResponse, ChatStream, Choice, FinishReason, LanguageModel, Message,
+    ModelDescriptor, ModelError, ResponseFormat, StreamEvent, Usage,
+};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use crate::provision::{check_gguf, ProvisionError};
+use crate::template::{ChatTemplate, TemplateError, CHATML_TEMPLATE};
+use crate::text::{parse_tool_calls, StopMatcher, Utf8Decoder};
+
+/// Default sampling temperature when a request sets none (llama.cpp's).
+const DEFAULT_TEMPERATURE: f32 = 0.8;
+/// Default nucleus mass when a request sets none (llama.cpp's).
+const DEFAULT_TOP_P: f32 = 0.95;
+/// Default context length cap when [`LocalOptions::context_length`] is 0.
+const DEFAULT_CONTEXT: u32 = 8192;
+/// Grammar for JSON output (`response_format` other than text).
+const JSON_GRAMMAR: &str = include_str!("../grammars/json_object.gbnf");
+
+/// How to run a local model.
+///
+/// ```
+/// let opts = hone_local::LocalOptions { slots: 2, ..Default::default() };
+/// assert!(opts.prefix_reuse);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalOptions {
+    /// CPU threads per evaluation; 0 uses every available core. llama.cpp's
+    /// threads spin at their barriers, so on a machine busy with other work
+    /// (or with several slots evaluating at once) fewer threads than cores can
+    /// be many times faster.
+    pub threads: usize,
+    /// Context length in tokens per slot; 0 uses the model's training
+    /// context, capped at 8192.
+    pub context_length: u32,
+    /// Tokens evaluated per batch; longer prompts are fed in chunks.
+    pub batch_size: u32,
+    /// Keep each slot's KV cache between requests and evaluate only the
+    /// tokens after the longest common prefix.
+    pub prefix_reuse: bool,
+    /// Number of concurrent sessions (each with its own KV cache); further
+    /// requests queue.
+    pub slots: usize,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        LocalOptions {
+            threads: 0,
+            context_length: 0,
+            batch_size: 512,
+            prefix_reuse: true,
+            slots: 1,
+        }
+    }
+}
+
+/// What can go wrong loading a local model.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// The file is missing, unreadable or not GGUF.
+    #[error(transparent)]
+    File(#[from] ProvisionError),
+    /// The llama.cpp backend could not start.
+    #[error("llama.cpp backend: {0}")]
+    Backend(String),
+    /// llama.cpp could not load the model or create a context.
+    #[error("loading {path}: {detail}")]
+    Load {
+        /// The model file.
+        path: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The model's chat template does not compile.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// An option is out of range.
+    #[error("invalid local model option: {0}")]
+    Options(String),
+}
+
+/// Cumulative counters of a [`LocalModel`], for benchmarks and `hone models`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LocalStats {
+    /// Requests completed (or cancelled) by the slots.
+    pub requests: u64,
+    /// Prompt tokens of those requests.
+    pub prompt_tokens: u64,
+    /// Prompt tokens actually evaluated.
+    pub prompt_tokens_evaluated: u64,
+    /// Prompt tokens whose KV cache was reused from an earlier request.
+    pub prompt_tokens_reused: u64,
+    /// Tokens generated.
+    pub generated_tokens: u64,
+    /// Seconds spent evaluating prompt tokens.
+    pub prompt_seconds: f64,
+    /// Seconds spent generating (sampling and evaluating generated tokens).
+    pub generation_seconds: f64,
+}
+
+fn backend() -> Result<&'static LlamaBackend, LocalError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            // llama.cpp logs verbosely to stderr; route it to `tracing`.
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| LocalError::Backend(e.clone()))
+}
+
+/// What a slot knows about its KV cache, as seen by the dispatcher.
+struct SlotState {
+    busy: bool,
+    cached: Vec<LlamaToken>,
+}
+
+struct Shared {
+    model: LlamaModel,
+    template: ChatTemplate,
+    bos_text: String,
+    add_bos: bool,
+    n_ctx: u32,
+    n_batch: u32,
+    threads: i32,
+    prefix_reuse: bool,
+    slots: Mutex<Vec<SlotState>>,
+    stats: Mutex<LocalStats>,
+}
+
+/// Generation parameters resolved from a request.
+struct GenParams {
+    max_tokens: Option<u32>,
+    temperature: f32,
+    top_p: f32,
+    seed: u32,
+    stop: Vec<String>,
+    n: u32,
+    /// Constrain the output to a JSON object.
+    json: bool,
+}
+
+enum WorkerEvent {
+    Delta { choice: u32, text: String },
+    Finished { text: String, finish: FinishReason },
+    Done { usage: Usage },
+    Error(ModelError),
+}
+
+struct Job {
+    prompt: Vec<LlamaToken>,
+    params: GenParams,
+    events: mpsc::UnboundedSender<WorkerEvent>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// A GGUF model running in process. Cheap to share: wrap it in an `Arc`.
+///
+/// ```no_run
+/// use hone_core::{ChatRequest, LanguageModel, Message};
+/// use hone_local::{LocalModel, LocalOptions};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let model = LocalModel::load("model.gguf".as_ref(), LocalOptions::default())?;
+/// let req = ChatRequest::new(vec![Message::user("Say hi.")]).with_max_tokens(16);
+/// println!("{}", model.chat(&req).await?.first_text());
+/// # Ok(()) }
+/// ```
+pub struct LocalModel {
+    shared: Arc<Shared>,
+    senders: Vec<std_mpsc::Sender<Job>>,
+    permits: Arc<Semaphore>,
+    descriptor: ModelDescriptor,
+}
+
+impl std::fmt::Debug for LocalModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalModel")
+            .field("descriptor", &self.descriptor)
+            .field("n_ctx", &self.shared.n_ctx)
+            .field("slots", &self.senders.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn token_text(model: &LlamaModel, token: LlamaToken) -> String {
+    if token.0 < 0 || token.0 >= model.n_vocab() {
+        return String::new();
+    }
+    String::from_utf8_lossy(&model.vocab().token_to_piece(token, true, None)).into_owned()
+}
+
+impl LocalModel {
+    /// Loads a GGUF model and starts its slots. Blocking (reads the file and
+    /// allocates the KV caches): call it from `spawn_blocking` in async code.
+    pub fn load(path: &Path, opts: LocalOptions) -> Result<LocalModel, LocalError> {
+        check_gguf(path)?;
+        if opts.slots == 0 {
+            return Err(LocalError::Options("slots must be at least 1".into()));
+        }
+        if opts.batch_size == 0 {
+            return Err(LocalError::Options("batch size must be at least 1".into()));
+        }
+        let backend = backend()?;
+        let load_err = |detail: String| LocalError::Load {
+            path: path.display().to_string(),
+            detail,
+        };
+        let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
+            .map_err(|e| load_err(format!("llama.cpp could not load the model ({e})")))?;
+
+        let source = model
+            .chat_template(None)
+            .ok()
+            .and_then(|t| t.to_string().ok())
+            .unwrap_or_else(|| CHATML_TEMPLATE.to_string());
+        let vocab = model.vocab();
+        let bos_text = token_text(&model, vocab.bos());
+        let eos_text = token_text(&model, vocab.eos());
+        let add_bos = vocab.should_add_bos();
+        let template = ChatTemplate::new(&source, bos_text.clone(), eos_text)?;
+
+        let train_ctx = model.n_ctx_train().max(1);
+        let n_ctx = match opts.context_length {
+            0 => train_ctx.min(DEFAULT_CONTEXT),
+            n => n,
+        };
+        let threads = match opts.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let threads = i32::try_from(threads)
+            .map_err(|_| LocalError::Options(format!("{threads} threads")))?;
+        let n_batch = opts.batch_size.min(n_ctx);
+
+        let shared = Arc::new(Shared {
+            model,
+            template,
+            bos_text,
+            add_bos,
+            n_ctx,
+            n_batch,
+            threads,
+            prefix_reuse: opts.prefix_reuse,
+            slots: Mutex::new(
+                (0..opts.slots)
+                    .map(|_| SlotState {
+                        busy: false,
+                        cached: Vec::new(),
+                    })
+                    .collect(),
+            ),
+            stats: Mutex::new(LocalStats::default()),
+        });
+
+        // Contexts are created one after another: llama.cpp's context
+        // constructor is not safe to run concurrently on one model.
+        let mut senders = Vec::with_capacity(opts.slots);
+        for index in 0..opts.slots {
+            let (tx, rx) = std_mpsc::channel::<Job>();
+            let (ready_tx, ready_rx) = std_mpsc::channel::<Result<(), String>>();
+            let worker_shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(format!("hone-local-slot-{index}"))
+                .spawn(move || slot_main(worker_shared, index, rx, ready_tx))
+                .map_err(|e| load_err(format!("cannot start a slot thread: {e}")))?;
+            match ready_rx.recv() {
+                Ok(Ok(())) => senders.push(tx),
+                Ok(Err(e)) => return Err(load_err(e)),
+                Err(_) => return Err(load_err("a slot thread died while starting".into())),
+            }
+        }
+
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "local".to_string());
+        Ok(LocalModel {
+            permits: Arc::new(Semaphore::new(opts.slots)),
+            senders,
+            descriptor: ModelDescriptor {
+                backend: "local".into(),
+                model: stem,
+                endpoint: Some(path.display().to_string()),
+            },
+            shared,
+        })
+    }
+
+    /// The context length of each slot, in tokens.
+    pub fn context_length(&self) -> usize {
+        self.shared.n_ctx as usize
+    }
+
+    /// Cumulative counters since loading.
+    pub fn stats(&self) -> LocalStats {
+        self.shared
+            .stats
+            .lock()
+            .map(|s| *s)
+            .unwrap_or_else(|p| *p.into_inner())
+    }
+
+    /// The prompt the model's chat template makes of these messages (ending
+    /// with the assistant's turn).
+    pub fn render_prompt(&self, messages: &[Message]) -> Result<String, ModelError> {
+        self.shared
+            .template
+            .render(messages, &[], true)
+            .map_err(|e| ModelError::Rejected {
+                status: 400,
+                message: e.to_string(),
+            })
+    }
+
+    /// The number of prompt tokens `request` renders to.
+    pub fn count_prompt_tokens(&self, request: &ChatRequest) -> Result<usize, ModelError> {
+        Ok(prepare_prompt(&self.shared, request)?.len())
+    }
+
+    /// Renders, tokenizes and queues `request`; returns the worker's events.
+    async fn start(
+        &self,
+        request: &ChatRequest,
+    ) -> Result<mpsc::UnboundedReceiver<WorkerEvent>, ModelError> {
+        let params = gen_params(request)?;
+        let shared = Arc::clone(&self.shared);
+        let req = request.clone();
+        let prompt = tokio::task::spawn_blocking(move || prepare_prompt(&shared, &req))
+            .await
+            .map_err(|e| ModelError::Backend(format!("tokenizer task failed: {e}")))??;
+        if prompt.len() >= self.shared.n_ctx as usize {
+            return Err(ModelError::ContextOverflow {
+                prompt_tokens: prompt.len(),
+                context_length: self.shared.n_ctx as usize,
+            });
+        }
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| ModelError::Backend("the local model is shut down".into()))?;
+        let index = {
+            let mut slots = self
+                .shared
+                .slots
+                .lock()
+                .map_err(|_| ModelError::Backend("slot table poisoned".into()))?;
+            let index = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !s.busy)
+                .max_by_key(|(i, s)| (common_prefix(&s.cached, &prompt), std::cmp::Reverse(*i)))
+                .map(|(i, _)| i)
+                .ok_or_else(|| ModelError::Backend("no free slot despite a permit".into()))?;
+            slots[index].busy = true;
+            index
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let job = Job {
+            prompt,
+            params,
+            events: tx,
+            _permit: permit,
+        };
+        if self.senders[index].send(job).is_err() {
+            return Err(ModelError::Backend(format!("slot {index} has stopped")));
+        }
+        Ok(rx)
+    }
+}
+
+fn gen_params(request: &ChatRequest) -> Result<GenParams, ModelError> {
+    let s = &request.sampling;
+    let bad = |message: String| ModelError::Rejected {
+        status: 400,
+        message,
+    };
+    let temperature = s.temperature.unwrap_or(DEFAULT_TEMPERATURE);
+    if !(temperature.is_finite() && temperature >= 0.0) {
+        return Err(bad(format!("temperature {temperature} is out of range")));
+    }
+    let top_p = s.top_p.unwrap_or(DEFAULT_TOP_P);
+    if !(top_p > 0.0 && top_p <= 1.0) {
+        return Err(bad(format!("top_p {top_p} is out of range (0, 1]")));
+    }
+    if s.n == 0 {
+        return Err(bad("n must be at least 1".into()));
+    }
+    let seed = match s.seed {
+        Some(seed) => (seed ^ (seed >> 32)) as u32,
+        None => rand::random::<u32>(),
+    };
+    Ok(GenParams {
+        max_tokens: s.max_tokens,
+        temperature,
+        top_p,
+        seed,
+        stop: s.stop.clone(),
+        n: s.n,
+        // A JSON schema is honoured as "some JSON object": the grammar does
+        // not encode the schema.
+        json: !matches!(request.response_format, ResponseFormat::Text),
+    })
+}
+
+fn prepare_prompt(shared: &Shared, request: &ChatRequest) -> Result<Vec<LlamaToken>, ModelError> {
+    let text = shared
+        .template
+        .render(&request.messages, &request.tools, true)
+        .map_err(|e| ModelError::Rejected {
+            status: 400,
+            message: e.to_string(),
+        })?;
+    let vocab = shared.model.vocab();
+    let mut tokens = Vec::new();
+    if shared.add_bos && !(shared.bos_text.is_empty() || text.starts_with(&shared.bos_text)) {
+        tokens.push(vocab.bos());
+    }
+    tokens.extend(vocab.tokenize(text.as_bytes(), false, true));
+    if tokens.is_empty() {
+        return Err(ModelError::Rejected {
+            status: 400,
+            message: "the prompt is empty".into(),
+        });
+    }
+    Ok(tokens)
+}
+
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// A slot's thread: owns one context and serves jobs until the model is
+/// dropped.
+fn slot_main(
+    shared: Arc<Shared>,
+    index: usize,
+    jobs: std_mpsc::Receiver<Job>,
+    ready: std_mpsc::Sender<Result<(), String>>,
+) {
+    let Some(n_ctx) = NonZeroU32::new(shared.n_ctx) else {
+        let _ = ready.send(Err("context length 0".into()));
+        return;
+    };
+    let params = LlamaContextParams::default()
+        .with_n_ctx(Some(n_ctx))
+        .with_n_batch(shared.n_batch)
+        .with_n_ubatch(shared.n_batch)
+        .with_n_threads(shared.threads)
+        .with_n_threads_batch(shared.threads);
+    let backend = match backend() {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+    };
+    let mut ctx = match shared.model.new_context(backend, params) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let _ = ready.send(Err(format!("cannot create a context: {e}")));
+            return;
+        }
+    };
+    if ready.send(Ok(())).is_err() {
+        return;
+    }
+    let mut batch = LlamaBatch::new(shared.n_batch as usize, 1);
+    let mut cached: Vec<LlamaToken> = Vec::new();
+    while let Ok(job) = jobs.recv() {
+        let events = job.events.clone();
+        let mut stats = LocalStats {
+            requests: 1,
+            prompt_tokens: job.prompt.len() as u64,
+            ..Default::default()
+        };
+        let result = run_job(&shared, &mut ctx, &mut batch, &mut cached, &job, &mut stats);
+        let final_event = match result {
+            Ok(usage) => Some(WorkerEvent::Done { usage }),
+            Err(Some(e)) => {
+                tracing::warn!(slot = index, error = %e, "local generation failed");
+                // The cache state is unknown after a failed decode.
+                ctx.clear_kv_cache();
+                cached.clear();
+                Some(WorkerEvent::Error(e))
+            }
+            // Cancelled: the cache holds exactly `cached`.
+            Err(None) => {
+                tracing::debug!(slot = index, "local request cancelled");
+                None
+            }
+        };
+        // Counters and the slot table are up to date before the requester
+        // hears the answer.
+        if let Ok(mut total) = shared.stats.lock() {
+            total.requests += stats.requests;
+            total.prompt_tokens += stats.prompt_tokens;
+            total.prompt_tokens_evaluated += stats.prompt_tokens_evaluated;
+            total.prompt_tokens_reused += stats.prompt_tokens_reused;
+            total.generated_tokens += stats.generated_tokens;
+            total.prompt_seconds += stats.prompt_seconds;
+            total.generation_seconds += stats.generation_seconds;
+        }
+        if let Ok(mut slots) = shared.slots.lock() {
+            if let Some(slot) = slots.get_mut(index) {
+                slot.busy = false;
+                slot.cached.clone_from(&cached);
+            }
+        }
+        if let Some(event) = final_event {
+            let _ = events.send(event);
+        }
+        // Dropping the job releases its permit only now that the slot is
+        // marked free.
+        drop(job);
+    }
+}
+
+/// `Err(None)` means the requester went away.
+type JobResult<T> = Result<T, Option<ModelError>>;
+
+fn backend_err(what: &str) -> impl FnOnce(String) -> Option<ModelError> + '_ {
+    move |e| Some(ModelError::Backend(format!("{what}: {e}")))
+}
+
+/// Evaluates `tokens` at the end of the cache in batches; logits are kept for
+/// the last token. Returns the batch index of those logits.
+fn feed(
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch<'_>,
+    cached: &mut Vec<LlamaToken>,
+    tokens: &[LlamaToken],
+    n_batch: usize,
+    events: &mpsc::UnboundedSender<WorkerEvent>,
+) -> JobResult<i32> {
+    let mut last_index = 0;
+    let chunks = tokens.chunks(n_batch.max(1));
+    let n_chunks = chunks.len();
+    for (c, chunk) in chunks.enumerate() {
+        if events.is_closed() {
+            return Err(None);
+        }
+        batch.clear();
+        for (i, &token) in chunk.iter().enumerate() {
+            let pos = i32::try_from(cached.len() + i)
+                .map_err(|e| backend_err("position")(e.to_string()))?;
+            let logits = c + 1 == n_chunks && i + 1 == chunk.len();
+            batch
+                .add(token, pos, &[0], logits)
+                .map_err(|e| backend_err("batch")(e.to_string()))?;
+        }
+        ctx.decode(batch)
+            .map_err(|e| backend_err("decode")(e.to_string()))?;
+        cached.extend_from_slice(chunk);
+        last_index = batch.n_tokens() - 1;
+    }
+    Ok(last_index)
+}
+
+fn sampler(
+    model: &LlamaModel,
+    params: &GenParams,
+    choice: u32,
+) -> Result<LlamaSampler, ModelError> {
+    let mut chain = Vec::new();
+    if params.json {
+        chain.push(
+            LlamaSampler::grammar(model, JSON_GRAMMAR, "root")
+                .map_err(|e| ModelError::Backend(format!("JSON grammar: {e}")))?,
+        );
+    }
+    if params.temperature <= 0.0 {
+        chain.push(LlamaSampler::greedy());
+    } else {
+        chain.extend([
+            LlamaSampler::top_k(40),
+            LlamaSampler::top_p(params.top_p, 1),
+            LlamaSampler::min_p(0.05, 1),
+            LlamaSampler::temp(params.temperature),
+            LlamaSampler::dist(params.seed.wrapping_add(choice)),
+        ]);
+    }
+    Ok(LlamaSampler::chain_simple(chain))
+}
+
+fn run_job(
+    shared: &Shared,
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch<'_>,
+    cached: &mut Vec<LlamaToken>,
+    job: &Job,
+    stats: &mut LocalStats,
+) -> JobResult<Usage> {
+    let prompt = &job.prompt;
+    let n_ctx = shared.n_ctx as usize;
+    if prompt.len() >= n_ctx {
+        return Err(Some(ModelError::ContextOverflow {
+            prompt_tokens: prompt.len(),
+            context_length: n_ctx,
+        }));
+    }
+    // Reuse the cached prefix, but always evaluate at least the last prompt
+    // token: its logits start generation.
+    let mut keep = if shared.prefix_reuse {
+        common_prefix(cached, prompt).min(prompt.len() - 1)
+    } else {
+        0
+    };
+    if keep < cached.len() {
+        let removed = u32::try_from(keep)
+            .ok()
+            .and_then(|p| ctx.clear_kv_cache_seq(Some(0), Some(p), None).ok())
+            .unwrap_or(false);
+        if !removed {
+            ctx.clear_kv_cache();
+            keep = 0;
+        }
+        cached.truncate(keep);
+    }
+    let started = Instant::now();
+    let mut logits_index = feed(
+        ctx,
+        batch,
+        cached,
+        &prompt[keep..],
+        shared.n_batch as usize,
+        &job.events,
+    )?;
+    // Make sure the evaluation has finished before it is timed.
+    ctx.synchronize();
+    stats.prompt_tokens_evaluated = (prompt.len() - keep) as u64;
+    stats.prompt_tokens_reused = keep as u64;
+    stats.prompt_seconds = started.elapsed().as_secs_f64();
+
+    let vocab = shared.model.vocab();
+    let mut usage = Usage {
+        input_tokens: prompt.len() as u64,
+        output_tokens: 0,
+    };
+    for choice in 0..job.params.n {
+        if choice > 0 {
+            // Rewind to the end of the prompt for the next alternative.
+            let last = prompt.len() - 1;
+            let ok = u32::try_from(last)
+                .ok()
+                .and_then(|p| ctx.clear_kv_cache_seq(Some(0), Some(p), None).ok())
+                .unwrap_or(false);
+            if !ok {
+                ctx.clear_kv_cache();
+                cached.clear();
+                logits_index = feed(
+                    ctx,
+                    batch,
+                    cached,
+                    prompt,
+                    shared.n_batch as usize,
+                    &job.events,
+                )?;
+            } else {
+                cached.truncate(last);
+                logits_index = feed(
+                    ctx,
+                    batch,
+                    cached,
+                    &prompt[last..],
+                    shared.n_batch as usize,
+                    &job.events,
+                )?;
+            }
+        }
+        let started = Instant::now();
+        let mut sampler = sampler(&shared.model, &job.params, choice).map_err(Some)?;
+        let mut decoder = Utf8Decoder::default();
+        let mut stops = StopMatcher::new(job.params.stop.clone());
+        let mut generated: u32 = 0;
+        let finish = loop {
+            if job.params.max_tokens.is_some_and(|m| generated >= m) || cached.len() >= n_ctx {
+                break FinishReason::Length;
+            }
+            if job.events.is_closed() {
+                return Err(None);
+            }
+            let token = sampler.sample(ctx, logits_index);
+            if vocab.is_eog(token) {
+                break FinishReason::Stop;
+            }
+            generated += 1;
+            let piece = decoder.push(&vocab.token_to_piece(token, false, None));
+            let (text, stopped) = stops.push(&piece);
+            if !text.is_empty() {
+                let _ = job.events.send(WorkerEvent::Delta { choice, text });
+            }
+            // Evaluate the token even after a stop sequence, so the cache
+            // matches the text a follow-up request will send back.
+            logits_index = feed(ctx, batch, cached, &[token], 1, &job.events)?;
+            if stopped {
+                break FinishReason::Stop;
+            }
+        };
+        // Flush an incomplete character and text held back for a stop
+        // sequence that never came (both empty after a stop sequence).
+        let (rest, _) = stops.push(&decoder.finish());
+        let tail = format!("{rest}{}", stops.finish());
+        if !tail.is_empty() {
+            let _ = job.events.send(WorkerEvent::Delta { choice, text: tail });
+        }
+        stats.generated_tokens += u64::from(generated);
+        stats.generation_seconds += started.elapsed().as_secs_f64();
+        usage.output_tokens += u64::from(generated);
+        let _ = job.events.send(WorkerEvent::Finished {
+            text: stops.text().to_string(),
+            finish,
+        });
+    }
+    Ok(usage)
+}
+
+/// Folds worker events into stream events and the final response.
+struct Collector {
+    model: String,
+    with_tools: bool,
+    choices: Vec<Choice>,
+}
+
+impl Collector {
+    fn finish_choice(&mut self, text: String, finish: FinishReason) {
+        let index = self.choices.len();
+        let (text, tool_calls, finish) = if self.with_tools {
+            let (text, calls) = parse_tool_calls(&text, &format!("call_{index}"));
+            let finish = if calls.is_empty() {
+                finish
+            } else {
+                FinishReason::ToolCalls
+            };
+            (text, calls, finish)
+        } else {
+            (text, Vec::new(), finish)
+        };
+        self.choices.push(Choice {
+            text,
+            tool_calls,
+            finish_reason: finish,
+        });
+    }
+
+    fn response(&mut self, usage: Usage) -> ChatResponse {
+        ChatResponse {
+            model: self.model.clone(),
+            choices: std::mem::take(&mut self.choices),
+            usage,
+            from_cache: false,
+        }
+    }
+}
+
+#[async_trait]
+impl LanguageModel for LocalModel {
+    fn descriptor(&self) -> ModelDescriptor {
+        self.descriptor.clone()
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        let mut rx = self.start(request).await?;
+        let mut collector = Collector {
+            model: self.descriptor.model.clone(),
+            with_tools: !request.tools.is_empty(),
+            choices: Vec::new(),
+        };
+        while let Some(event) = rx.recv().await {
+            match event {
+                WorkerEvent::Delta { .. } => {}
+                WorkerEvent::Finished { text, finish } => collector.finish_choice(text, finish),
+                WorkerEvent::Done { usage } => return Ok(collector.response(usage)),
+                WorkerEvent::Error(e) => return Err(e),
+            }
+        }
+        Err(ModelError::Backend(
+            "the local slot stopped without an answer".into(),
+        ))
+    }
+
+    async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ModelError> {
+        let rx = self.start(request).await?;
+        let collector = Collector {
+            model: self.descriptor.model.clone(),
+            with_tools: !request.tools.is_empty(),
+            choices: Vec::new(),
+        };
+        let stream = futures::stream::unfold(
+            (rx, collector, false),
+            |(mut rx, mut collector, done)| async move {
+                if done {
+                    return None;
+                }
+                loop {
+                    let item = match rx.recv().await {
+                        Some(WorkerEvent::Delta { choice, text }) => {
+                            Ok(StreamEvent::Delta { choice, text })
+                        }
+                        Some(WorkerEvent::Finished { text, finish }) => {
+                            collector.finish_choice(text, finish);
+                            continue;
+                        }
+                        Some(WorkerEvent::Done { usage }) => {
+                            let response = collector.response(usage);
+                            return Some((Ok(StreamEvent::Done(response)), (rx, collector, true)));
+                        }
+                        Some(WorkerEvent::Error(e)) => Err(e),
+                        None => Err(ModelError::Backend(
+                            "the local slot stopped without an answer".into(),
+                        )),
+                    };
+                    let done = item.is_err();
+                    return Some((item, (rx, collector, done)));
+                }
+            },
+        );
+        Ok(stream.boxed())
+    }
+}
