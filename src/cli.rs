@@ -63,6 +63,36 @@ pub enum Command {
     Show(ShowArgs),
     /// List recorded runs.
     Runs,
+    /// Download and list local models.
+    #[cfg(feature = "local")]
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Serve the selected model over the OpenAI chat-completions protocol.
+    #[cfg(feature = "local")]
+    Serve(ServeArgs),
+}
+
+#[cfg(feature = "local")]
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download a known model into the cache (sha256-checked); default: the default model.
+    Fetch {
+        /// Model name (see `hone model list`).
+        name: Option<String>,
+    },
+    /// List known models and whether they are downloaded.
+    List,
+}
+
+#[cfg(feature = "local")]
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Model id reported to clients (default: the model's name).
+    #[arg(long)]
+    pub model_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +114,8 @@ pub enum Kind {
     Text,
     /// A worked solution ending in a final answer.
     Math,
+    /// A Python program; with --tests or --asserts, checked in the sandbox.
+    Code,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +128,17 @@ pub struct SolveArgs {
     /// Kind of task.
     #[arg(long, value_enum, default_value_t = Kind::Text)]
     pub kind: Kind,
+    /// Public tests of a code task: a Python file defining `check(candidate)`
+    /// (HumanEval style); needs --entry-point.
+    #[arg(long, value_name = "FILE", requires = "entry_point")]
+    pub tests: Option<PathBuf>,
+    /// The function `check` is called with.
+    #[arg(long, value_name = "NAME")]
+    pub entry_point: Option<String>,
+    /// Public tests of a code task: a file of assert statements, one per line
+    /// (MBPP style).
+    #[arg(long, value_name = "FILE", conflicts_with = "tests")]
+    pub asserts: Option<PathBuf>,
     /// Search strategy.
     #[arg(long, value_enum, default_value_t = Strategy::SelfRefine)]
     pub strategy: Strategy,
@@ -175,5 +218,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Resume(args) => crate::solve::resume(&cli.global, &config, args).await,
         Command::Show(args) => crate::runs::show(&cli.global, &config, &args),
         Command::Runs => crate::runs::list(&cli.global, &config),
+        #[cfg(feature = "local")]
+        Command::Model(cmd) => crate::local::model_command(cmd),
+        #[cfg(feature = "local")]
+        Command::Serve(args) => crate::local::serve(&cli.global, &config, &args).await,
     }
 }

@@ -1,6 +1,8 @@
 //! `hone`: critique-and-refine agents from the command line.
 
 mod cli;
+#[cfg(feature = "local")]
+mod local;
 mod models;
 mod runs;
 mod solve;

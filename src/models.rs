@@ -40,6 +40,26 @@ pub fn build(
     global: &Global,
     config: &ConfigFile,
 ) -> Result<(Arc<dyn LanguageModel>, ModelChoice)> {
+    let (model, choice) = build_uncached(global, config)?;
+    let cache_enabled = !global.no_cache && config.cache.enabled.unwrap_or(true);
+    if !cache_enabled {
+        return Ok((model, choice));
+    }
+    let dir: PathBuf = global
+        .cache_dir
+        .clone()
+        .or_else(|| config.cache.dir.clone())
+        .unwrap_or_else(|| cache_dir().join("responses"));
+    let store = CacheStore::open(&dir)
+        .with_context(|| format!("opening the response cache at {}", dir.display()))?;
+    Ok((Arc::new(CachedModel::new(model, store)), choice))
+}
+
+/// The model to use, without the response cache.
+pub fn build_uncached(
+    global: &Global,
+    config: &ConfigFile,
+) -> Result<(Arc<dyn LanguageModel>, ModelChoice)> {
     let choice = choose(global, config)?;
     let model: Arc<dyn LanguageModel> = match &choice {
         ModelChoice::Endpoint {
@@ -68,23 +88,17 @@ pub fn build(
             }
             Arc::new(OpenAiModel::new(cfg)?)
         }
+        #[cfg(feature = "local")]
+        ModelChoice::Local { path, model } => {
+            crate::local::load(path.as_deref(), model.as_deref())?
+        }
+        #[cfg(not(feature = "local"))]
         ModelChoice::Local { .. } => bail!(
             "no model endpoint is configured and this build has no local model backend: \
              pass --base-url URL --model NAME, or set OPENAI_BASE_URL and HONE_MODEL"
         ),
     };
-    let cache_enabled = !global.no_cache && config.cache.enabled.unwrap_or(true);
-    if !cache_enabled {
-        return Ok((model, choice));
-    }
-    let dir: PathBuf = global
-        .cache_dir
-        .clone()
-        .or_else(|| config.cache.dir.clone())
-        .unwrap_or_else(|| cache_dir().join("responses"));
-    let store = CacheStore::open(&dir)
-        .with_context(|| format!("opening the response cache at {}", dir.display()))?;
-    Ok((Arc::new(CachedModel::new(model, store)), choice))
+    Ok((model, choice))
 }
 
 /// The prompt templates, with `--templates DIR` applied.
