@@ -5,11 +5,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::{bail, Context, Result};
 use hone_agents::refine::{self_refine_graph, RefineConfig, RefineState, TaskKind, Verdict};
 use hone_core::config::ConfigFile;
 use hone_core::graph::{new_run_id, read_run_log, RunEvent, RunOptions, RunOutcome};
 use hone_core::Budget;
+use hone_sandbox::{Sandbox, SandboxConfig};
+use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{Global, Kind, ResumeArgs, SolveArgs, Strategy};
@@ -22,6 +26,44 @@ struct RunMeta {
     temperature: f32,
     max_tokens: u32,
     model: String,
+}
+
+/// The public tests named by --tests/--asserts, if any.
+fn read_public_tests(args: &SolveArgs) -> Result<Option<TestSuite>> {
+    if let Some(path) = &args.tests {
+        let test = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the tests from {}", path.display()))?;
+        if !test.contains("def check") {
+            bail!(
+                "{}: a --tests file must define `check(candidate)` (HumanEval style); \
+                 use --asserts for a list of assert statements",
+                path.display()
+            );
+        }
+        let entry_point = args.entry_point.clone().unwrap_or_default();
+        return Ok(Some(TestSuite::Check { test, entry_point }));
+    }
+    if let Some(path) = &args.asserts {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the asserts from {}", path.display()))?;
+        let (asserts, setup): (Vec<&str>, Vec<&str>) = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .partition(|l| l.trim_start().starts_with("assert"));
+        if asserts.is_empty() {
+            bail!("{}: no line starts with `assert`", path.display());
+        }
+        return Ok(Some(TestSuite::Asserts {
+            setup: setup.join("\n"),
+            asserts: asserts.into_iter().map(str::to_string).collect(),
+        }));
+    }
+    Ok(None)
+}
+
+/// The sandbox test harness (the guests load lazily, on the first test run).
+fn harness() -> Arc<Harness> {
+    Arc::new(Harness::new(Sandbox::new(SandboxConfig::default())))
 }
 
 fn read_task(args: &SolveArgs) -> Result<String> {
@@ -100,6 +142,20 @@ fn spawn_printer(quiet: bool) -> (hone_core::graph::EventSender, tokio::task::Jo
                         data["round"],
                         indent(data["answer"].as_str().unwrap_or_default())
                     ),
+                    "tests" => eprintln!(
+                        "    public tests of attempt {}: {}/{} passed{}",
+                        data["round"],
+                        data["passed"],
+                        data["total"],
+                        if data["passed"] == data["total"] {
+                            String::new()
+                        } else {
+                            format!(
+                                "\n{}",
+                                indent(data["feedback"].as_str().unwrap_or_default())
+                            )
+                        }
+                    ),
                     "critique" => eprintln!(
                         "    critique of attempt {} (verdict {}):\n{}",
                         data["round"],
@@ -144,11 +200,16 @@ fn report(outcome: &RunOutcome<RefineState>, log: &std::path::Path, json: bool) 
             serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
         );
     } else {
-        let verdict = match best.and_then(|a| a.verdict) {
-            Some(Verdict::Correct) => "accepted by the critic",
-            Some(Verdict::Incorrect) => "NOT accepted by the critic",
-            Some(Verdict::Malformed) => "critic gave no verdict",
-            None => "not reviewed",
+        let verdict = match (
+            best.and_then(|a| a.tests.as_ref()),
+            best.and_then(|a| a.verdict),
+        ) {
+            (Some(t), _) if t.all_passed() => format!("passes all {} public tests", t.total),
+            (Some(t), _) => format!("passes {}/{} public tests", t.passed, t.total),
+            (None, Some(Verdict::Correct)) => "accepted by the critic".into(),
+            (None, Some(Verdict::Incorrect)) => "NOT accepted by the critic".into(),
+            (None, Some(Verdict::Malformed)) => "critic gave no verdict".into(),
+            (None, None) => "not reviewed".into(),
         };
         eprintln!(
             "\nstopped: {} after {} steps, {} model calls ({} cached), {} in / {} out tokens, {:.1}s",
@@ -177,6 +238,10 @@ fn report(outcome: &RunOutcome<RefineState>, log: &std::path::Path, json: bool) 
 
 pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Result<ExitCode> {
     let task = read_task(&args)?;
+    let public_tests = read_public_tests(&args)?;
+    if public_tests.is_some() && args.kind != Kind::Code {
+        bail!("--tests and --asserts need --kind code");
+    }
     let (model, _) = crate::models::build(global, config)?;
     let templates = crate::models::templates(global)?;
     let Strategy::SelfRefine = args.strategy;
@@ -192,6 +257,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
         templates,
         temperature: meta.temperature,
         max_tokens: meta.max_tokens,
+        harness: Some(harness()),
     })?;
     let mut budget = Budget::unlimited();
     budget.max_model_calls = args.max_calls;
@@ -213,6 +279,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     let kind = match args.kind {
         Kind::Text => TaskKind::Text,
         Kind::Math => TaskKind::Math,
+        Kind::Code => TaskKind::Code,
     };
     let (events, printer) = spawn_printer(args.quiet || args.json);
     let options = RunOptions::default()
@@ -221,9 +288,11 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
         .with_budget(budget)
         .with_events(events)
         .with_meta(serde_json::to_value(&meta)?);
-    let outcome = graph
-        .run(RefineState::new(task, kind, args.max_rounds), options)
-        .await?;
+    let mut state = RefineState::new(task, kind, args.max_rounds);
+    if let Some(tests) = public_tests {
+        state = state.with_public_tests(tests);
+    }
+    let outcome = graph.run(state, options).await?;
     let _ = printer.await;
     Ok(report(&outcome, &log, args.json))
 }
@@ -254,6 +323,7 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
         templates: crate::models::templates(global)?,
         temperature: meta.temperature,
         max_tokens: meta.max_tokens,
+        harness: Some(harness()),
     })?;
     let (events, printer) = spawn_printer(args.quiet || args.json);
     let outcome = graph

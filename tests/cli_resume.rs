@@ -173,7 +173,7 @@ async fn killed_run_resumes_exactly() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(text.contains("ended after 8 steps: finished"), "{text}");
+    assert!(text.contains("ended after 12 steps: finished"), "{text}");
 }
 
 #[test]

@@ -1,5 +1,11 @@
 //! The self-refine strategy: actor → critic → (refiner → critic)* until the
-//! critic accepts the answer or the round or model-call budget runs out.
+//! answer is verified or the round or model-call budget runs out.
+//!
+//! For code tasks with public tests, a `verify` node runs the tests in the
+//! Wasm sandbox after every attempt: all public tests passing verifies the
+//! answer (execution outranks opinion), and otherwise the test report is the
+//! evidence the critic and the refiner work from. Hidden tests never enter
+//! the state.
 //!
 //! The critic must end its critique with `VERDICT: CORRECT` or
 //! `VERDICT: INCORRECT`. A critique without a verdict line is not a crash: it
@@ -11,6 +17,7 @@ use std::sync::Arc;
 use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, NodeError, Route};
 use hone_core::templates::Templates;
 use hone_core::{ChatRequest, LanguageModel, Message};
+use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
 
 /// What kind of answer the task wants; selects template variants.
@@ -22,6 +29,8 @@ pub enum TaskKind {
     Text,
     /// A worked solution with a final answer.
     Math,
+    /// A Python program, checked against public tests when given.
+    Code,
 }
 
 /// The critic's judgement of one attempt.
@@ -47,6 +56,56 @@ pub struct Attempt {
     /// The verdict, once the critic ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
+    /// Public-test results, for code with tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestOutcome>,
+}
+
+/// The public-test result of an attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// Tests passed.
+    pub passed: usize,
+    /// Tests run.
+    pub total: usize,
+    /// Compact feedback for the models (failures, expected vs actual, traceback).
+    pub feedback: String,
+}
+
+impl TestOutcome {
+    /// Whether every test passed (and there was at least one).
+    pub fn all_passed(&self) -> bool {
+        self.total > 0 && self.passed == self.total
+    }
+}
+
+impl Attempt {
+    fn new(answer: String) -> Self {
+        Attempt {
+            answer,
+            critique: None,
+            verdict: None,
+            tests: None,
+        }
+    }
+
+    /// Whether this attempt is verified: all public tests pass when it was
+    /// tested, else the critic accepted it.
+    pub fn verified(&self) -> bool {
+        match &self.tests {
+            Some(t) => t.all_passed(),
+            None => self.verdict == Some(Verdict::Correct),
+        }
+    }
+
+    fn score(&self) -> (bool, u64) {
+        let fraction = self
+            .tests
+            .as_ref()
+            .map(|t| (t.passed as u64 * 1_000_000) / t.total.max(1) as u64)
+            .unwrap_or(0);
+        (self.verified(), fraction)
+    }
 }
 
 /// State of a self-refine run.
@@ -58,6 +117,9 @@ pub struct RefineState {
     pub kind: TaskKind,
     /// Most answers to produce (the first plus refinements).
     pub max_rounds: u32,
+    /// Public tests of a code task (hidden tests never enter the state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_tests: Option<TestSuite>,
     /// Every attempt, in order.
     pub attempts: Vec<Attempt>,
 }
@@ -74,25 +136,63 @@ impl RefineState {
             task: task.into(),
             kind,
             max_rounds: max_rounds.max(1),
+            public_tests: None,
             attempts: Vec::new(),
         }
     }
 
-    /// Whether the last attempt was accepted by the critic.
-    pub fn verified(&self) -> bool {
-        self.attempts
-            .last()
-            .is_some_and(|a| a.verdict == Some(Verdict::Correct))
+    /// Adds public tests (code tasks).
+    pub fn with_public_tests(mut self, tests: TestSuite) -> Self {
+        self.public_tests = Some(tests);
+        self
     }
 
-    /// The best answer so far: the last accepted one, else the latest.
+    /// Whether the last attempt is verified.
+    pub fn verified(&self) -> bool {
+        self.attempts.last().is_some_and(Attempt::verified)
+    }
+
+    /// The best answer so far: verified beats unverified, then the higher
+    /// public-test pass fraction; among equals, the latest.
     pub fn best(&self) -> Option<&Attempt> {
         self.attempts
             .iter()
-            .rev()
-            .find(|a| a.verdict == Some(Verdict::Correct))
-            .or(self.attempts.last())
+            .enumerate()
+            .max_by_key(|(i, a)| (a.score(), *i))
+            .map(|(_, a)| a)
     }
+}
+
+/// The program in an answer: the last fenced code block, else the whole
+/// answer.
+///
+/// ```
+/// let a = "Here:\n```python\ndef f():\n    return 1\n```\nDone.";
+/// assert_eq!(hone_agents::refine::extract_code(a), "def f():\n    return 1");
+/// assert_eq!(hone_agents::refine::extract_code("x = 1"), "x = 1");
+/// ```
+pub fn extract_code(answer: &str) -> String {
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in answer.lines() {
+        if line.trim_start().starts_with("```") {
+            match current.take() {
+                Some(block) => blocks.push(block.join("\n")),
+                None => current = Some(Vec::new()),
+            }
+        } else if let Some(block) = current.as_mut() {
+            block.push(line);
+        }
+    }
+    // An unterminated block (output cut at the token limit) still counts.
+    if let Some(block) = current {
+        blocks.push(block.join("\n"));
+    }
+    blocks
+        .into_iter()
+        .rev()
+        .find(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| answer.trim().to_string())
 }
 
 /// Finds the critic's verdict line (the last `VERDICT:` line wins).
@@ -137,6 +237,8 @@ pub struct RefineConfig {
     pub temperature: f32,
     /// Token limit per call.
     pub max_tokens: u32,
+    /// Runs public tests of code tasks; required when the state has tests.
+    pub harness: Option<Arc<Harness>>,
 }
 
 async fn complete(
@@ -152,7 +254,39 @@ async fn complete(
     Ok(response.first_text().trim().to_string())
 }
 
-/// Builds the self-refine graph (`actor`, `critic`, `refiner`).
+/// What the templates see: the task, its kind and, once there is one, the
+/// latest attempt with its critique and public-test feedback.
+fn prompt_context(s: &RefineState) -> serde_json::Value {
+    let mut context = serde_json::json!({"task": s.task, "kind": s.kind});
+    if let Some(last) = s.attempts.last() {
+        context["answer"] = last.answer.clone().into();
+        context["critique"] = last.critique.clone().unwrap_or_default().into();
+        context["tests"] = last.tests.as_ref().map(|t| t.feedback.clone()).into();
+    }
+    context
+}
+
+/// Asks the actor model for a new attempt with `template` (first answer or
+/// refinement) and appends it.
+async fn propose(
+    mut s: RefineState,
+    ctx: NodeContext,
+    cfg: RefineConfig,
+    template: &'static str,
+) -> Result<RefineState, NodeError> {
+    let prompt = cfg.templates.render(template, prompt_context(&s))?;
+    let answer = complete(&ctx, &*cfg.actor, prompt, &cfg).await?;
+    ctx.emit(
+        "attempt",
+        serde_json::json!({"round": s.attempts.len() + 1, "answer": answer}),
+    );
+    s.attempts.push(Attempt::new(answer));
+    Ok(s)
+}
+
+/// Builds the self-refine graph: `actor` → `verify` → `critic` → `refiner` →
+/// `verify` …, ending when the answer is verified or `max_rounds` answers
+/// have been produced. `verify` passes text and math answers through.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -165,7 +299,7 @@ async fn complete(
 ///     "x = 4",                          // refiner
 ///     "All good.\nVERDICT: CORRECT",    // critic
 /// ]));
-/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 256 };
+/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 256, harness: None };
 /// let graph = self_refine_graph(cfg).unwrap();
 /// let out = graph.run(RefineState::new("Solve x + 1 = 5", TaskKind::Math, 4), RunOptions::default()).await.unwrap();
 /// assert!(out.state.verified());
@@ -173,41 +307,83 @@ async fn complete(
 /// # });
 /// ```
 pub fn self_refine_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphError> {
-    let (c1, c2, c3) = (cfg.clone(), cfg.clone(), cfg);
+    let (c1, c2, c3, c4) = (cfg.clone(), cfg.clone(), cfg.clone(), cfg);
     GraphBuilder::new("self-refine")
         .node(
             "actor",
+            node_fn(move |s: RefineState, ctx: NodeContext| {
+                propose(s, ctx, c1.clone(), "refine_actor.j2")
+            }),
+        )
+        .edge("actor", "verify")
+        .node(
+            "verify",
             node_fn(move |mut s: RefineState, ctx: NodeContext| {
-                let cfg = c1.clone();
+                let cfg = c4.clone();
                 async move {
-                    let prompt = cfg.templates.render(
-                        "refine_actor.j2",
-                        serde_json::json!({"task": s.task, "kind": s.kind}),
-                    )?;
-                    let answer = complete(&ctx, &*cfg.actor, prompt, &cfg).await?;
-                    ctx.emit("attempt", serde_json::json!({"round": 1, "answer": answer}));
-                    s.attempts.push(Attempt {
-                        answer,
-                        critique: None,
-                        verdict: None,
-                    });
+                    let Some(suite) = s.public_tests.clone() else {
+                        return Ok(s);
+                    };
+                    let Some(harness) = cfg.harness.clone() else {
+                        return Err(NodeError::failed(
+                            "the task has public tests but no sandbox harness is configured",
+                        ));
+                    };
+                    let round = s.attempts.len();
+                    let Some(last) = s.attempts.last_mut() else {
+                        return Err(NodeError::failed("verify ran before any attempt"));
+                    };
+                    let code = extract_code(&last.answer);
+                    let started = std::time::Instant::now();
+                    let report = harness
+                        .run_python(&code, &suite)
+                        .await
+                        .map_err(|e| NodeError::failed(format!("running the public tests: {e}")))?;
+                    let outcome = TestOutcome {
+                        passed: report.passed(),
+                        total: report.total(),
+                        feedback: report.feedback(3),
+                    };
+                    ctx.record_tool_call(
+                        "public_tests",
+                        outcome.all_passed(),
+                        started.elapsed(),
+                        &format!("{}/{} passed", outcome.passed, outcome.total),
+                    );
+                    ctx.emit(
+                        "tests",
+                        serde_json::json!({
+                            "round": round,
+                            "passed": outcome.passed,
+                            "total": outcome.total,
+                            "feedback": outcome.feedback,
+                        }),
+                    );
+                    last.tests = Some(outcome);
                     Ok(s)
                 }
             }),
         )
-        .edge("actor", "critic")
+        .router("verify", &["critic"], |s: &RefineState| {
+            let passed = s
+                .attempts
+                .last()
+                .and_then(|a| a.tests.as_ref())
+                .is_some_and(TestOutcome::all_passed);
+            if passed {
+                Route::End
+            } else {
+                Route::to("critic")
+            }
+        })
         .node(
             "critic",
             node_fn(move |mut s: RefineState, ctx: NodeContext| {
                 let cfg = c2.clone();
                 async move {
-                    let Some(last) = s.attempts.last() else {
-                        return Err(NodeError::failed("critic ran before any attempt"));
-                    };
-                    let prompt = cfg.templates.render(
-                        "refine_critic.j2",
-                        serde_json::json!({"task": s.task, "answer": last.answer}),
-                    )?;
+                    let prompt = cfg
+                        .templates
+                        .render("refine_critic.j2", prompt_context(&s))?;
                     let critique = complete(&ctx, &*cfg.critic, prompt, &cfg).await?;
                     let verdict = parse_verdict(&critique);
                     ctx.emit(
@@ -231,36 +407,11 @@ pub fn self_refine_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
         })
         .node(
             "refiner",
-            node_fn(move |mut s: RefineState, ctx: NodeContext| {
-                let cfg = c3.clone();
-                async move {
-                    let Some(last) = s.attempts.last() else {
-                        return Err(NodeError::failed("refiner ran before any attempt"));
-                    };
-                    let prompt = cfg.templates.render(
-                        "refine_refiner.j2",
-                        serde_json::json!({
-                            "task": s.task,
-                            "kind": s.kind,
-                            "answer": last.answer,
-                            "critique": last.critique.clone().unwrap_or_default(),
-                        }),
-                    )?;
-                    let answer = complete(&ctx, &*cfg.actor, prompt, &cfg).await?;
-                    ctx.emit(
-                        "attempt",
-                        serde_json::json!({"round": s.attempts.len() + 1, "answer": answer}),
-                    );
-                    s.attempts.push(Attempt {
-                        answer,
-                        critique: None,
-                        verdict: None,
-                    });
-                    Ok(s)
-                }
+            node_fn(move |s: RefineState, ctx: NodeContext| {
+                propose(s, ctx, c3.clone(), "refine_refiner.j2")
             }),
         )
-        .edge("refiner", "critic")
+        .edge("refiner", "verify")
         .entry("actor")
         .build()
 }
@@ -278,6 +429,7 @@ mod tests {
             templates: Arc::new(Templates::embedded()),
             temperature: 0.0,
             max_tokens: 64,
+            harness: None,
         }
     }
 

@@ -327,19 +327,7 @@ impl<M: LanguageModel> LanguageModel for CachedModel<M> {
         if let Some(mut hit) = self.store.get(&key) {
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
             hit.from_cache = true;
-            let mut events: Vec<Result<StreamEvent, ModelError>> = hit
-                .choices
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    Ok(StreamEvent::Delta {
-                        choice: i as u32,
-                        text: c.text.clone(),
-                    })
-                })
-                .collect();
-            events.push(Ok(StreamEvent::Done(hit)));
-            return Ok(Box::pin(futures::stream::iter(events)));
+            return Ok(hit.into_stream());
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
         let inner = self.inner.chat_stream(request).await?;

@@ -249,6 +249,23 @@ impl ChatResponse {
         }
     }
 
+    /// The response as a finished stream: one delta per choice, then `Done`.
+    pub fn into_stream(self) -> ChatStream {
+        let mut events: Vec<Result<StreamEvent, ModelError>> = self
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                Ok(StreamEvent::Delta {
+                    choice: i as u32,
+                    text: c.text.clone(),
+                })
+            })
+            .collect();
+        events.push(Ok(StreamEvent::Done(self)));
+        Box::pin(futures::stream::iter(events))
+    }
+
     /// The text of the first choice, or `""` if there is none.
     pub fn first_text(&self) -> &str {
         self.choices.first().map(|c| c.text.as_str()).unwrap_or("")
@@ -398,20 +415,7 @@ pub trait LanguageModel: Send + Sync {
     /// event is [`StreamEvent::Done`]. The default implementation calls
     /// [`LanguageModel::chat`] and yields its text in one piece.
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ModelError> {
-        let response = self.chat(request).await?;
-        let mut events: Vec<Result<StreamEvent, ModelError>> = response
-            .choices
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                Ok(StreamEvent::Delta {
-                    choice: i as u32,
-                    text: c.text.clone(),
-                })
-            })
-            .collect();
-        events.push(Ok(StreamEvent::Done(response)));
-        Ok(Box::pin(futures::stream::iter(events)))
+        Ok(self.chat(request).await?.into_stream())
     }
 }
 
