@@ -25,7 +25,10 @@ fn hone(server: &FakeServer, dir: &Path) -> Command {
 }
 
 fn critic_accepts(_: usize, r: &SeenRequest) -> Reply {
-    let prompt = r.json()["messages"][0]["content"].as_str().unwrap_or_default().to_string();
+    let prompt = r.json()["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if prompt.contains("careful reviewer") {
         Reply::completion("All steps are right.\nVERDICT: CORRECT")
     } else {
@@ -40,9 +43,15 @@ async fn models_reports_the_endpoint_and_that_it_answers() {
     let out = hone(&server, dir.path()).arg("models").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains(&server.base_url()) && text.contains("answers"), "{text}");
+    assert!(
+        text.contains(&server.base_url()) && text.contains("answers"),
+        "{text}"
+    );
     assert!(!text.contains("sk-cli-secret"));
-    assert_eq!(server.requests()[0].header("authorization"), Some("Bearer sk-cli-secret"));
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Bearer sk-cli-secret")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,24 +66,44 @@ async fn solve_from_stdin_then_rerun_from_cache_makes_no_calls() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(b"What is 6 * 7?\n").unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"What is 6 * 7?\n")
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let first = run("first");
     assert_eq!(first["verified"], true);
-    assert!(first["answer"].as_str().unwrap().contains("FINAL ANSWER: 42"));
+    assert!(first["answer"]
+        .as_str()
+        .unwrap()
+        .contains("FINAL ANSWER: 42"));
     assert_eq!(server.request_count(), 2);
     let second = run("second");
     assert_eq!(second["answer"], first["answer"]);
-    assert_eq!(server.request_count(), 2, "the re-run was answered from the cache");
+    assert_eq!(
+        server.request_count(),
+        2,
+        "the re-run was answered from the cache"
+    );
     assert_eq!(second["usage"]["total"]["cache_hits"], 2);
     // No key in the cache or the run logs.
     for sub in ["cache", "runs"] {
         for entry in walk(&dir.path().join(sub)) {
             let text = std::fs::read_to_string(&entry).unwrap_or_default();
-            assert!(!text.contains("sk-cli-secret"), "key leaked into {}", entry.display());
+            assert!(
+                !text.contains("sk-cli-secret"),
+                "key leaked into {}",
+                entry.display()
+            );
         }
     }
 }
@@ -99,7 +128,11 @@ async fn template_override_changes_the_prompt() {
     let dir = tempfile::tempdir().unwrap();
     let templates = dir.path().join("templates");
     std::fs::create_dir_all(&templates).unwrap();
-    std::fs::write(templates.join("refine_actor.j2"), "CUSTOM ACTOR PROMPT: {{ task }}").unwrap();
+    std::fs::write(
+        templates.join("refine_actor.j2"),
+        "CUSTOM ACTOR PROMPT: {{ task }}",
+    )
+    .unwrap();
     let server = FakeServer::start(critic_accepts).await;
     let out = hone(&server, dir.path())
         .arg("--no-cache")
@@ -108,9 +141,16 @@ async fn template_override_changes_the_prompt() {
         .args(["solve", "--quiet", "hello"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let first = server.requests()[0].json();
-    assert_eq!(first["messages"][0]["content"], "CUSTOM ACTOR PROMPT: hello");
+    assert_eq!(
+        first["messages"][0]["content"],
+        "CUSTOM ACTOR PROMPT: hello"
+    );
 
     std::fs::write(templates.join("refine_actor.j2"), "{{ task }\n").unwrap();
     let out = hone(&server, dir.path())
@@ -128,7 +168,10 @@ async fn template_override_changes_the_prompt() {
 async fn call_budget_returns_the_best_answer_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeServer::start(|_, r: &SeenRequest| {
-        let prompt = r.json()["messages"][0]["content"].as_str().unwrap_or_default().to_string();
+        let prompt = r.json()["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if prompt.contains("careful reviewer") {
             Reply::completion("Step 1 is wrong.\nVERDICT: INCORRECT")
         } else {
@@ -137,10 +180,23 @@ async fn call_budget_returns_the_best_answer_with_the_reason() {
     })
     .await;
     let out = hone(&server, dir.path())
-        .args(["--no-cache", "solve", "--json", "--max-calls", "3", "--max-rounds", "9", "task"])
+        .args([
+            "--no-cache",
+            "solve",
+            "--json",
+            "--max-calls",
+            "3",
+            "--max-rounds",
+            "9",
+            "task",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["stop"]["reason"], "budget");
     assert_eq!(v["stop"]["exhausted"]["kind"], "model_calls");
