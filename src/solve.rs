@@ -147,7 +147,7 @@ fn spawn_printer(quiet: bool) -> (hone_core::graph::EventSender, tokio::task::Jo
                         data["round"],
                         data["passed"],
                         data["total"],
-                        if data["passed"] == data["total"] {
+                        if data["passed"] == data["total"] && data["total"] != 0 {
                             String::new()
                         } else {
                             format!(
@@ -223,7 +223,8 @@ fn report(outcome: &RunOutcome<RefineState>, log: &std::path::Path, json: bool) 
         );
         eprintln!("run log: {}  (hone show {})", log.display(), outcome.run_id);
         eprintln!(
-            "answer ({verdict}, attempt {} of {}):",
+            "best answer ({verdict}; attempt {} of {} made, at most {}):",
+            outcome.state.best_index().map(|i| i + 1).unwrap_or(0),
             outcome.state.attempts.len(),
             outcome.state.max_rounds
         );

@@ -155,11 +155,16 @@ impl RefineState {
     /// The best answer so far: verified beats unverified, then the higher
     /// public-test pass fraction; among equals, the latest.
     pub fn best(&self) -> Option<&Attempt> {
+        self.best_index().map(|i| &self.attempts[i])
+    }
+
+    /// Index of [`RefineState::best`] in `attempts`.
+    pub fn best_index(&self) -> Option<usize> {
         self.attempts
             .iter()
             .enumerate()
             .max_by_key(|(i, a)| (a.score(), *i))
-            .map(|(_, a)| a)
+            .map(|(i, _)| i)
     }
 }
 
@@ -438,6 +443,43 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn best_prefers_verified_then_pass_fraction_then_latest() {
+        let tested = |passed, total| {
+            let mut a = Attempt::new(format!("{passed}/{total}"));
+            a.tests = Some(TestOutcome {
+                passed,
+                total,
+                feedback: String::new(),
+            });
+            a
+        };
+        let mut s = RefineState::new("t", TaskKind::Code, 5);
+        s.attempts = vec![
+            tested(2, 6),
+            tested(0, 0),
+            tested(4, 6),
+            tested(4, 6),
+            tested(1, 6),
+        ];
+        assert_eq!(
+            s.best_index(),
+            Some(3),
+            "highest fraction, latest among equals"
+        );
+        assert!(!s.verified());
+        s.attempts.push(tested(6, 6));
+        s.attempts.push(tested(5, 6));
+        assert_eq!(s.best().unwrap().answer, "6/6");
+        let mut critic_only = RefineState::new("t", TaskKind::Text, 5);
+        let mut accepted = Attempt::new("ok".into());
+        accepted.verdict = Some(Verdict::Correct);
+        let mut rejected = Attempt::new("later".into());
+        rejected.verdict = Some(Verdict::Incorrect);
+        critic_only.attempts = vec![accepted, rejected];
+        assert_eq!(critic_only.best().unwrap().answer, "ok");
     }
 
     #[test]
