@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A request as the server saw it.
@@ -236,42 +236,46 @@ async fn serve_connection(
     gauge: Arc<Gauge>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
-    let mut reader = BufReader::new(stream);
+    let mut stream = stream;
+    // One buffer per connection; requests are parsed in place.
+    let mut buf: Vec<u8> = Vec::with_capacity(8192);
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_string();
-        let path = parts.next().unwrap_or_default().to_string();
-        let mut headers = Vec::new();
-        let mut length = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).await? == 0 {
+        let head_end = loop {
+            if let Some(i) = find(&buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            if read_more(&mut stream, &mut buf).await? == 0 {
                 return Ok(());
             }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let mut first = lines.next().unwrap_or_default().split_whitespace();
+        let method = first.next().unwrap_or_default().to_string();
+        let path = first.next().unwrap_or_default().to_string();
+        let mut headers = Vec::new();
+        let mut length = 0usize;
+        for h in lines.filter(|l| !l.is_empty()) {
             if let Some((k, v)) = h.split_once(':') {
-                let (k, v) = (k.trim().to_string(), v.trim().to_string());
+                let (k, v) = (k.trim(), v.trim());
                 if k.eq_ignore_ascii_case("content-length") {
                     length = v.parse().unwrap_or(0);
                 }
-                headers.push((k, v));
+                headers.push((k.to_string(), v.to_string()));
             }
         }
-        let mut body = vec![0u8; length];
-        reader.read_exact(&mut body).await?;
+        while buf.len() < head_end + length {
+            if read_more(&mut stream, &mut buf).await? == 0 {
+                return Ok(());
+            }
+        }
         let request = SeenRequest {
             method,
             path,
             headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body: String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned(),
         };
+        buf.drain(..head_end + length);
         let n = count.fetch_add(1, Ordering::SeqCst);
         if let Some(seen) = &seen {
             seen.lock().unwrap().push(request.clone());
@@ -279,12 +283,23 @@ async fn serve_connection(
         let reply = handler(n, &request);
         gauge.enter();
         tokio::time::sleep(reply.delay).await;
-        let result = write_reply(reader.get_mut(), &reply).await;
+        let result = write_reply(&mut stream, &reply).await;
         gauge.leave();
         if !result? {
             return Ok(());
         }
     }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 8192];
+    let n = stream.read(&mut chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
 }
 
 /// Writes the reply; returns whether the connection stays open.
@@ -303,10 +318,10 @@ async fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<b
         }
         match &reply.body {
             ReplyBody::Raw(text) => {
+                // Head and body in one write: one packet, as real servers do.
                 head.push_str(&format!("content-length: {}\r\n\r\n", text.len()));
+                head.push_str(text);
                 stream.write_all(head.as_bytes()).await?;
-                stream.write_all(text.as_bytes()).await?;
-                stream.flush().await?;
                 Ok(true)
             }
             ReplyBody::Sse(events, pause) => {
