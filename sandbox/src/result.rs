@@ -93,6 +93,21 @@ pub struct ExecResult {
 }
 
 impl ExecResult {
+    /// A result with no output: the execution never got to run the guest.
+    pub(crate) fn empty(status: Status, started: std::time::Instant) -> Self {
+        ExecResult {
+            status,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            reports: Vec::new(),
+            reports_truncated: false,
+            duration: started.elapsed(),
+            fuel_consumed: None,
+        }
+    }
+
     /// The classification of the run as one label: [`Status::label`], except
     /// that a run that otherwise succeeded but lost output is
     /// `output_truncated`.

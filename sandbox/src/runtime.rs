@@ -480,7 +480,7 @@ impl PythonRuntime {
         let started = Instant::now();
         let mut instance = match self.instantiate(limits, mount)? {
             Ok(i) => i,
-            Err(status) => return Ok(empty_result(status, started)),
+            Err(status) => return Ok(ExecResult::empty(status, started)),
         };
         let mut result = self.call(&mut instance, cells, stdin, seed, limits)?;
         result.duration = started.elapsed();
@@ -492,20 +492,6 @@ impl PyInstance {
     /// Whether a trap has made this instance unusable.
     pub(crate) fn is_poisoned(&self) -> bool {
         self.poisoned
-    }
-}
-
-fn empty_result(status: Status, started: Instant) -> ExecResult {
-    ExecResult {
-        status,
-        stdout: String::new(),
-        stderr: String::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
-        reports: Vec::new(),
-        reports_truncated: false,
-        duration: started.elapsed(),
-        fuel_consumed: None,
     }
 }
 

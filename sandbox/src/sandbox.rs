@@ -8,7 +8,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::artifacts;
 use crate::error::{Result, SandboxError};
 use crate::runtime::{JsRuntime, PyInstance, PythonRuntime, WORKER_STACK_BYTES};
-use crate::{ExecResult, Limits, Mount, Status};
+use crate::{ExecResult, Limits, Mount};
 
 /// A guest language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -407,7 +407,7 @@ impl Session {
                 Some(i) => i,
                 None => match runtime.instantiate(&limits, mount.as_ref())? {
                     Ok(i) => i,
-                    Err(status) => return Ok((None, failed_start(status, started))),
+                    Err(status) => return Ok((None, ExecResult::empty(status, started))),
                 },
             };
             let mut result = runtime.call(&mut instance, &[cell], "", fresh_seed(), &limits)?;
@@ -418,19 +418,5 @@ impl Session {
         .await?;
         self.instance = instance;
         Ok(result)
-    }
-}
-
-fn failed_start(status: Status, started: std::time::Instant) -> ExecResult {
-    ExecResult {
-        status,
-        stdout: String::new(),
-        stderr: String::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
-        reports: Vec::new(),
-        reports_truncated: false,
-        duration: started.elapsed(),
-        fuel_consumed: None,
     }
 }
