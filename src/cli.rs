@@ -34,6 +34,10 @@ pub struct Global {
     /// A local GGUF model file.
     #[arg(long, global = true, value_name = "PATH.gguf")]
     pub model_path: Option<PathBuf>,
+    /// CPU threads of the local model (default: every core). Use fewer when
+    /// other work keeps cores busy: llama.cpp's threads spin while waiting.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
     /// Per-attempt request timeout in seconds.
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,

@@ -14,7 +14,11 @@ use crate::cli::{Global, ModelCommand, ServeArgs};
 
 /// Loads a GGUF file, or a known model from the cache by name (default: the
 /// default model).
-pub fn load(path: Option<&Path>, name: Option<&str>) -> Result<Arc<dyn LanguageModel>> {
+pub fn load(
+    path: Option<&Path>,
+    name: Option<&str>,
+    threads: Option<usize>,
+) -> Result<Arc<dyn LanguageModel>> {
     let file = match path {
         Some(p) => p.to_path_buf(),
         None => {
@@ -32,7 +36,11 @@ pub fn load(path: Option<&Path>, name: Option<&str>) -> Result<Arc<dyn LanguageM
     eprintln!("loading local model {}", file.display());
     // Loading maps and checks a file of hundreds of megabytes: keep it off
     // the async workers' hot path.
-    let model = tokio::task::block_in_place(|| LocalModel::load(&file, LocalOptions::default()))
+    let options = LocalOptions {
+        threads: threads.unwrap_or(0),
+        ..LocalOptions::default()
+    };
+    let model = tokio::task::block_in_place(|| LocalModel::load(&file, options))
         .with_context(|| format!("loading {}", file.display()))?;
     Ok(Arc::new(model))
 }

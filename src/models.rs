@@ -90,7 +90,7 @@ pub fn build_uncached(
         }
         #[cfg(feature = "local")]
         ModelChoice::Local { path, model } => {
-            crate::local::load(path.as_deref(), model.as_deref())?
+            crate::local::load(path.as_deref(), model.as_deref(), global.threads)?
         }
         #[cfg(not(feature = "local"))]
         ModelChoice::Local { .. } => bail!(
