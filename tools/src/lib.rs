@@ -7,9 +7,13 @@
 //! source, expected vs actual where derivable, the traceback in the
 //! candidate's own line numbers (`candidate.py`), stdout and duration. This
 //! is the execution feedback critics and RethinkMCTS consume.
+//!
+//! [`answer`] extracts final answers from solutions and decides whether two
+//! math or multiple-choice answers are equivalent.
 
 #![warn(missing_docs)]
 
+pub mod answer;
 mod harness;
 
 pub use harness::{
