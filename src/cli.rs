@@ -139,6 +139,10 @@ pub struct SolveArgs {
     /// The function `check` is called with.
     #[arg(long, value_name = "NAME")]
     pub entry_point: Option<String>,
+    /// Hidden tests (HumanEval style, needs --entry-point): run once on the
+    /// final program after the search, never shown to any model or strategy.
+    #[arg(long, value_name = "FILE", requires = "entry_point")]
+    pub hidden_tests: Option<PathBuf>,
     /// Public tests of a code task: a file of assert statements, one per line
     /// (MBPP style).
     #[arg(long, value_name = "FILE", conflicts_with = "tests")]

@@ -8,7 +8,9 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use hone_agents::refine::{self_refine_graph, RefineConfig, RefineState, TaskKind, Verdict};
+use hone_agents::refine::{
+    extract_code, self_refine_graph, RefineConfig, RefineState, TaskKind, Verdict,
+};
 use hone_core::config::ConfigFile;
 use hone_core::graph::{new_run_id, read_run_log, RunEvent, RunOptions, RunOutcome};
 use hone_core::Budget;
@@ -28,20 +30,25 @@ struct RunMeta {
     model: String,
 }
 
+/// A HumanEval-style test file: it must define `check(candidate)`.
+fn read_check_suite(path: &std::path::Path, entry_point: Option<&str>) -> Result<TestSuite> {
+    let test = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the tests from {}", path.display()))?;
+    if !test.contains("def check") {
+        bail!(
+            "{}: a test file must define `check(candidate)` (HumanEval style); \
+             use --asserts for a list of assert statements",
+            path.display()
+        );
+    }
+    let entry_point = entry_point.unwrap_or_default().to_string();
+    Ok(TestSuite::Check { test, entry_point })
+}
+
 /// The public tests named by --tests/--asserts, if any.
 fn read_public_tests(args: &SolveArgs) -> Result<Option<TestSuite>> {
     if let Some(path) = &args.tests {
-        let test = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the tests from {}", path.display()))?;
-        if !test.contains("def check") {
-            bail!(
-                "{}: a --tests file must define `check(candidate)` (HumanEval style); \
-                 use --asserts for a list of assert statements",
-                path.display()
-            );
-        }
-        let entry_point = args.entry_point.clone().unwrap_or_default();
-        return Ok(Some(TestSuite::Check { test, entry_point }));
+        return read_check_suite(path, args.entry_point.as_deref()).map(Some);
     }
     if let Some(path) = &args.asserts {
         let text = std::fs::read_to_string(path)
@@ -180,7 +187,30 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-fn report(outcome: &RunOutcome<RefineState>, log: &std::path::Path, json: bool) -> ExitCode {
+/// The final program's score on the hidden tests: (passed, total).
+type HiddenScore = Option<(usize, usize)>;
+
+/// Scores the best attempt on the hidden tests, after the search is over.
+async fn score_hidden(
+    outcome: &RunOutcome<RefineState>,
+    hidden: &TestSuite,
+) -> Result<(usize, usize)> {
+    let Some(best) = outcome.state.best() else {
+        return Ok((0, 0));
+    };
+    let report = harness()
+        .run_python(&extract_code(&best.answer), hidden)
+        .await
+        .context("running the hidden tests")?;
+    Ok((report.passed(), report.total()))
+}
+
+fn report(
+    outcome: &RunOutcome<RefineState>,
+    log: &std::path::Path,
+    json: bool,
+    hidden: HiddenScore,
+) -> ExitCode {
     let best = outcome.state.best();
     if json {
         let value = serde_json::json!({
@@ -194,6 +224,7 @@ fn report(outcome: &RunOutcome<RefineState>, log: &std::path::Path, json: bool) 
             "usage": outcome.usage,
             "elapsed_ms": outcome.elapsed.as_millis() as u64,
             "log": log,
+            "hidden_tests": hidden.map(|(passed, total)| serde_json::json!({"passed": passed, "total": total})),
         });
         println!(
             "{}",
@@ -222,6 +253,9 @@ fn report(outcome: &RunOutcome<RefineState>, log: &std::path::Path, json: bool) 
             outcome.elapsed.as_secs_f64()
         );
         eprintln!("run log: {}  (hone show {})", log.display(), outcome.run_id);
+        if let Some((passed, total)) = hidden {
+            eprintln!("hidden tests (never seen during the search): {passed}/{total} passed");
+        }
         eprintln!(
             "best answer ({verdict}; attempt {} of {} made, at most {}):",
             outcome.state.best_index().map(|i| i + 1).unwrap_or(0),
@@ -240,8 +274,12 @@ fn report(outcome: &RunOutcome<RefineState>, log: &std::path::Path, json: bool) 
 pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Result<ExitCode> {
     let task = read_task(&args)?;
     let public_tests = read_public_tests(&args)?;
-    if public_tests.is_some() && args.kind != Kind::Code {
-        bail!("--tests and --asserts need --kind code");
+    let hidden_tests = match &args.hidden_tests {
+        Some(path) => Some(read_check_suite(path, args.entry_point.as_deref())?),
+        None => None,
+    };
+    if (public_tests.is_some() || hidden_tests.is_some()) && args.kind != Kind::Code {
+        bail!("--tests, --asserts and --hidden-tests need --kind code");
     }
     let (model, _) = crate::models::build(global, config)?;
     let templates = crate::models::templates(global)?;
@@ -295,7 +333,12 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     }
     let outcome = graph.run(state, options).await?;
     let _ = printer.await;
-    Ok(report(&outcome, &log, args.json))
+    // Only now, with the search over, do the hidden tests run.
+    let hidden = match &hidden_tests {
+        Some(suite) => Some(score_hidden(&outcome, suite).await?),
+        None => None,
+    };
+    Ok(report(&outcome, &log, args.json, hidden))
 }
 
 pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> Result<ExitCode> {
@@ -331,5 +374,5 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
         .resume(&log, RunOptions::default().with_events(events))
         .await?;
     let _ = printer.await;
-    Ok(report(&outcome, &log, args.json))
+    Ok(report(&outcome, &log, args.json, None))
 }

@@ -203,3 +203,68 @@ async fn call_budget_returns_the_best_answer_with_the_reason() {
     assert_eq!(v["answer"], "an answer");
     assert_eq!(server.request_count(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_tests_score_the_final_program_and_never_reach_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let public = dir.path().join("public.py");
+    std::fs::write(
+        &public,
+        "def check(candidate):\n    assert candidate(1, 2) == 3\n",
+    )
+    .unwrap();
+    let hidden = dir.path().join("hidden.py");
+    std::fs::write(
+        &hidden,
+        "# HIDDEN-MARKER-7f3a\ndef check(candidate):\n    assert candidate(10, 5) == 15\n    assert candidate(2, 2) == 5\n",
+    )
+    .unwrap();
+    let server = FakeServer::start(|_, _| {
+        Reply::completion("```python\ndef add(a, b):\n    return a + b\n```")
+    })
+    .await;
+    let out = hone(&server, dir.path())
+        .args([
+            "--no-cache",
+            "solve",
+            "--json",
+            "--kind",
+            "code",
+            "--entry-point",
+            "add",
+        ])
+        .arg("--tests")
+        .arg(&public)
+        .arg("--hidden-tests")
+        .arg(&hidden)
+        .arg("Write add(a, b).")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verified"], true, "the public test passes");
+    assert_eq!(v["hidden_tests"]["passed"], 1);
+    assert_eq!(v["hidden_tests"]["total"], 2);
+    assert_eq!(
+        server.request_count(),
+        1,
+        "verified by the public test after one call"
+    );
+    for request in server.requests() {
+        assert!(
+            !request.body.contains("HIDDEN-MARKER") && !request.body.contains("candidate(10, 5)")
+        );
+    }
+    for file in walk(&dir.path().join("runs")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("HIDDEN-MARKER"),
+            "hidden tests leaked into {}",
+            file.display()
+        );
+    }
+}
