@@ -60,6 +60,12 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
                             a["verdict"].as_str().unwrap_or("?"),
                             short(a["critique"].as_str().unwrap_or_default(), 100)
                         ),
+                        "verify" => match a.get("tests") {
+                            Some(t) if !t.is_null() => {
+                                format!("public tests {}/{} passed", t["passed"], t["total"])
+                            }
+                            _ => "no tests to run".to_string(),
+                        },
                         _ => short(a["answer"].as_str().unwrap_or_default(), 100),
                     })
                     .unwrap_or_default();
