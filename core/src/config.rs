@@ -311,8 +311,10 @@ pub fn resolve_model(
     })
 }
 
-/// hone's cache directory: `$HONE_CACHE_DIR`, else `$XDG_CACHE_HOME/hone`,
-/// else `$HOME/.cache/hone`, else `.hone/cache`.
+/// hone's cache directory: `$HONE_CACHE_DIR`, else `$HOME/.cache/hone`,
+/// else `.hone/cache`. The guests (`hone_sandbox::artifacts`), the models
+/// (`hone-local`) and the setup scripts resolve the same directory, so all
+/// of hone's downloads and caches live together.
 ///
 /// ```
 /// let dir = hone_core::config::cache_dir();
@@ -321,9 +323,6 @@ pub fn resolve_model(
 pub fn cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("HONE_CACHE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("hone");
     }
     if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
         return PathBuf::from(h).join(".cache").join("hone");

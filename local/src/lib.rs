@@ -29,18 +29,12 @@ pub use engine::{LocalError, LocalModel, LocalOptions, LocalStats};
 use std::path::PathBuf;
 
 /// Where models are cached: `$HONE_CACHE_DIR/models`, else
-/// `$HOME/.cache/hone/models`, else `./.hone-cache/models`.
+/// `$HOME/.cache/hone/models`, else `.hone/cache/models`
+/// (see [`hone_core::config::cache_dir`]).
 ///
 /// ```
 /// assert!(hone_local::default_cache_dir().ends_with("models"));
 /// ```
 pub fn default_cache_dir() -> PathBuf {
-    let base = match std::env::var_os("HONE_CACHE_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => match std::env::var_os("HOME") {
-            Some(home) if !home.is_empty() => PathBuf::from(home).join(".cache").join("hone"),
-            _ => PathBuf::from(".hone-cache"),
-        },
-    };
-    base.join("models")
+    hone_core::config::cache_dir().join("models")
 }

@@ -36,6 +36,8 @@ pub const CACHE_DIR_ENV: &str = "HONE_CACHE_DIR";
 
 /// hone's cache directory: `$HONE_CACHE_DIR`, else `$HOME/.cache/hone`, else
 /// `.hone/cache` under the current directory.
+// The same rule as `hone_core::config::cache_dir`, which this crate cannot
+// depend on (sandbox and core know nothing of each other).
 pub fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(CACHE_DIR_ENV).filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
