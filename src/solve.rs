@@ -192,13 +192,14 @@ type HiddenScore = Option<(usize, usize)>;
 
 /// Scores the best attempt on the hidden tests, after the search is over.
 async fn score_hidden(
+    harness: &Harness,
     outcome: &RunOutcome<RefineState>,
     hidden: &TestSuite,
 ) -> Result<(usize, usize)> {
     let Some(best) = outcome.state.best() else {
         return Ok((0, 0));
     };
-    let report = harness()
+    let report = harness
         .run_python(&extract_code(&best.answer), hidden)
         .await
         .context("running the hidden tests")?;
@@ -290,13 +291,14 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
         max_tokens: args.max_tokens,
         model: model.descriptor().to_string(),
     };
+    let harness = harness();
     let graph = self_refine_graph(RefineConfig {
         actor: model.clone(),
         critic: model,
         templates,
         temperature: meta.temperature,
         max_tokens: meta.max_tokens,
-        harness: Some(harness()),
+        harness: Some(harness.clone()),
     })?;
     let mut budget = Budget::unlimited();
     budget.max_model_calls = args.max_calls;
@@ -335,7 +337,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     let _ = printer.await;
     // Only now, with the search over, do the hidden tests run.
     let hidden = match &hidden_tests {
-        Some(suite) => Some(score_hidden(&outcome, suite).await?),
+        Some(suite) => Some(score_hidden(&harness, &outcome, suite).await?),
         None => None,
     };
     Ok(report(&outcome, &log, args.json, hidden))
