@@ -1,11 +1,14 @@
-//! The self-refine strategy: actor → critic → (refiner → critic)* until the
-//! answer is verified or the round or model-call budget runs out.
+//! The state every linear strategy shares ([`RefineState`], [`Attempt`]),
+//! and two strategies: single-shot (actor → verify) and self-refine
+//! (actor → verify → critic → refiner → verify … until the answer is
+//! verified or the round or model-call budget runs out).
 //!
-//! For code tasks with public tests, a `verify` node runs the tests in the
-//! Wasm sandbox after every attempt: all public tests passing verifies the
-//! answer (execution outranks opinion), and otherwise the test report is the
-//! evidence the critic and the refiner work from. Hidden tests never enter
-//! the state.
+//! After every attempt a `verify` node attaches the task's evidence (see
+//! [`crate::verify`]): public tests run in the Wasm sandbox for code, the
+//! extracted final answer for math, a requirement checklist for design. All
+//! public tests passing (or every requirement met) verifies the answer —
+//! execution outranks opinion — and otherwise the evidence is what the
+//! critic and the refiner work from. Hidden tests never enter the state.
 //!
 //! The critic must end its critique with `VERDICT: CORRECT` or
 //! `VERDICT: INCORRECT`. A critique without a verdict line is not a crash: it
@@ -20,6 +23,8 @@ use hone_core::{ChatRequest, LanguageModel, Message};
 use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
 
+use crate::verify::{verify_attempt, Checklist};
+
 /// What kind of answer the task wants; selects template variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +36,9 @@ pub enum TaskKind {
     Math,
     /// A Python program, checked against public tests when given.
     Code,
+    /// A structured design document, checked against the brief's
+    /// requirements when it states any.
+    Design,
 }
 
 /// The critic's judgement of one attempt.
@@ -59,6 +67,12 @@ pub struct Attempt {
     /// Public-test results, for code with tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<TestOutcome>,
+    /// The extracted final answer, for math (empty when none was found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_answer: Option<String>,
+    /// Requirement verdicts, for design briefs with requirements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<Checklist>,
 }
 
 /// The public-test result of an attempt.
@@ -80,31 +94,65 @@ impl TestOutcome {
 }
 
 impl Attempt {
-    fn new(answer: String) -> Self {
+    /// An attempt not yet verified or critiqued.
+    pub fn new(answer: impl Into<String>) -> Self {
         Attempt {
-            answer,
+            answer: answer.into(),
             critique: None,
             verdict: None,
             tests: None,
+            final_answer: None,
+            checklist: None,
         }
     }
 
     /// Whether this attempt is verified: all public tests pass when it was
-    /// tested, else the critic accepted it.
+    /// tested, every requirement is met when it was checked, else the critic
+    /// accepted it.
     pub fn verified(&self) -> bool {
-        match &self.tests {
-            Some(t) => t.all_passed(),
-            None => self.verdict == Some(Verdict::Correct),
+        match (&self.tests, &self.checklist) {
+            (Some(t), _) => t.all_passed(),
+            (None, Some(c)) => c.all_met(),
+            (None, None) => self.verdict == Some(Verdict::Correct),
+        }
+    }
+
+    /// Whether a verifier (tests or checklist) decided [`Attempt::verified`],
+    /// rather than a critic's opinion.
+    pub fn checked(&self) -> bool {
+        self.tests.is_some() || self.checklist.is_some()
+    }
+
+    /// The verifier's score in [0, 1]: public-test pass fraction or share of
+    /// requirements met; 0 when nothing was checked.
+    pub fn check_fraction(&self) -> f64 {
+        match (&self.tests, &self.checklist) {
+            (Some(t), _) => t.passed as f64 / t.total.max(1) as f64,
+            (None, Some(c)) => c.met() as f64 / c.items.len().max(1) as f64,
+            (None, None) => 0.0,
         }
     }
 
     fn score(&self) -> (bool, u64) {
-        let fraction = self
-            .tests
-            .as_ref()
-            .map(|t| (t.passed as u64 * 1_000_000) / t.total.max(1) as u64)
-            .unwrap_or(0);
-        (self.verified(), fraction)
+        (self.verified(), (self.check_fraction() * 1_000_000.0) as u64)
+    }
+
+    /// The verifier's evidence as text for critics and refiners (test
+    /// failures, unmet requirements, a missing final answer), if any.
+    pub fn evidence(&self) -> Option<String> {
+        if let Some(t) = &self.tests {
+            return Some(t.feedback.clone());
+        }
+        if let Some(c) = &self.checklist {
+            return Some(c.feedback());
+        }
+        match self.final_answer.as_deref() {
+            Some("") => Some(
+                "No final answer was found: end with a line `FINAL ANSWER: <answer>`.".into(),
+            ),
+            Some(answer) => Some(format!("Extracted final answer: {answer}")),
+            None => None,
+        }
     }
 }
 
@@ -120,6 +168,16 @@ pub struct RefineState {
     /// Public tests of a code task (hidden tests never enter the state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_tests: Option<TestSuite>,
+    /// Requirements of a design brief, checked one by one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<String>,
+    /// Reflexion's episodic memory: verbal lessons from failed trials.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reflections: Vec<String>,
+    /// The attempt a selection step picked (best-of-n); when unset,
+    /// [`RefineState::best`] ranks the attempts itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<usize>,
     /// Every attempt, in order.
     pub attempts: Vec<Attempt>,
 }
@@ -137,8 +195,17 @@ impl RefineState {
             kind,
             max_rounds: max_rounds.max(1),
             public_tests: None,
+            requirements: Vec::new(),
+            reflections: Vec::new(),
+            selected: None,
             attempts: Vec::new(),
         }
+    }
+
+    /// Adds the requirements a design verifier checks one by one.
+    pub fn with_requirements(mut self, requirements: Vec<String>) -> Self {
+        self.requirements = requirements;
+        self
     }
 
     /// Adds public tests (code tasks).
@@ -152,14 +219,19 @@ impl RefineState {
         self.attempts.last().is_some_and(Attempt::verified)
     }
 
-    /// The best answer so far: verified beats unverified, then the higher
-    /// public-test pass fraction; among equals, the latest.
+    /// The best answer so far: the selected one when a selection step ran;
+    /// otherwise verified beats unverified, then the higher verifier score
+    /// (public-test pass fraction, requirements met); among equals, the
+    /// latest.
     pub fn best(&self) -> Option<&Attempt> {
         self.best_index().map(|i| &self.attempts[i])
     }
 
     /// Index of [`RefineState::best`] in `attempts`.
     pub fn best_index(&self) -> Option<usize> {
+        if let Some(i) = self.selected.filter(|&i| i < self.attempts.len()) {
+            return Some(i);
+        }
         self.attempts
             .iter()
             .enumerate()
@@ -246,47 +318,120 @@ pub struct RefineConfig {
     pub harness: Option<Arc<Harness>>,
 }
 
-async fn complete(
+/// One user-turn call. `sample` > 0 asks for an independent sample: it is
+/// part of the cache key and seeds the sampler, so samples differ yet
+/// reruns reproduce them.
+pub(crate) async fn complete(
     ctx: &NodeContext,
     model: &dyn LanguageModel,
     prompt: String,
     cfg: &RefineConfig,
+    sample: u32,
 ) -> Result<String, NodeError> {
-    let request = ChatRequest::new(vec![Message::user(prompt)])
+    let mut request = ChatRequest::new(vec![Message::user(prompt)])
         .with_temperature(cfg.temperature)
-        .with_max_tokens(cfg.max_tokens);
+        .with_max_tokens(cfg.max_tokens)
+        .with_sample_index(sample);
+    if sample > 0 {
+        request.sampling.seed = Some(u64::from(sample));
+    }
     let response = ctx.chat(model, &request).await?;
     Ok(response.first_text().trim().to_string())
 }
 
-/// What the templates see: the task, its kind and, once there is one, the
-/// latest attempt with its critique and public-test feedback.
-fn prompt_context(s: &RefineState) -> serde_json::Value {
-    let mut context = serde_json::json!({"task": s.task, "kind": s.kind});
+/// What the templates see: the task, its kind, the requirements and
+/// reflections and, once there is one, the latest attempt with its critique
+/// and the verifier's evidence.
+pub(crate) fn prompt_context(s: &RefineState) -> serde_json::Value {
+    let mut context = serde_json::json!({
+        "task": s.task,
+        "kind": s.kind,
+        "requirements": s.requirements,
+        "reflections": s.reflections,
+        "answer": null,
+        "critique": null,
+        "evidence": null,
+    });
     if let Some(last) = s.attempts.last() {
         context["answer"] = last.answer.clone().into();
         context["critique"] = last.critique.clone().unwrap_or_default().into();
-        context["tests"] = last.tests.as_ref().map(|t| t.feedback.clone()).into();
+        context["evidence"] = last.evidence().into();
     }
     context
 }
 
 /// Asks the actor model for a new attempt with `template` (first answer or
 /// refinement) and appends it.
-async fn propose(
+pub(crate) async fn propose(
     mut s: RefineState,
     ctx: NodeContext,
     cfg: RefineConfig,
     template: &'static str,
 ) -> Result<RefineState, NodeError> {
     let prompt = cfg.templates.render(template, prompt_context(&s))?;
-    let answer = complete(&ctx, &*cfg.actor, prompt, &cfg).await?;
+    let answer = complete(&ctx, &*cfg.actor, prompt, &cfg, 0).await?;
     ctx.emit(
         "attempt",
         serde_json::json!({"round": s.attempts.len() + 1, "answer": answer}),
     );
     s.attempts.push(Attempt::new(answer));
     Ok(s)
+}
+
+/// Whether the latest attempt passed a verifier (tests or checklist); a
+/// critic's acceptance does not count here.
+pub(crate) fn verified_by_check(s: &RefineState) -> bool {
+    s.attempts
+        .last()
+        .is_some_and(|a| a.checked() && a.verified())
+}
+
+/// The `verify` node: runs the task's verifier on the latest attempt (see
+/// [`crate::verify`]). Text tasks and code without tests pass through.
+pub(crate) fn verify_node(
+    cfg: RefineConfig,
+) -> impl hone_core::graph::Node<RefineState> + 'static {
+    node_fn(move |mut s: RefineState, ctx: NodeContext| {
+        let cfg = cfg.clone();
+        async move {
+            let round = s.attempts.len();
+            let Some(mut last) = s.attempts.pop() else {
+                return Err(NodeError::failed("verify ran before any attempt"));
+            };
+            let result = verify_attempt(&mut last, &s, round, &ctx, &cfg).await;
+            s.attempts.push(last);
+            result.map(|()| s)
+        }
+    })
+}
+
+/// Builds the single-shot graph: `actor` → `verify`, one answer.
+///
+/// ```
+/// use std::sync::Arc;
+/// use hone_agents::refine::{single_shot_graph, RefineConfig, RefineState, TaskKind};
+/// use hone_core::{graph::RunOptions, templates::Templates, ScriptedModel};
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let model = Arc::new(ScriptedModel::in_order(["2 + 2 = 4\nFINAL ANSWER: 4"]));
+/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 256, harness: None };
+/// let out = single_shot_graph(cfg).unwrap()
+///     .run(RefineState::new("What is 2 + 2?", TaskKind::Math, 1), RunOptions::default()).await.unwrap();
+/// assert_eq!(out.state.attempts[0].final_answer.as_deref(), Some("4"));
+/// # });
+/// ```
+pub fn single_shot_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphError> {
+    let actor_cfg = cfg.clone();
+    GraphBuilder::new("single-shot")
+        .node(
+            "actor",
+            node_fn(move |s: RefineState, ctx: NodeContext| {
+                propose(s, ctx, actor_cfg.clone(), "refine_actor.j2")
+            }),
+        )
+        .edge("actor", "verify")
+        .node("verify", verify_node(cfg))
+        .entry("actor")
+        .build()
 }
 
 /// Builds the self-refine graph: `actor` → `verify` → `critic` → `refiner` →
@@ -321,61 +466,9 @@ pub fn self_refine_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
             }),
         )
         .edge("actor", "verify")
-        .node(
-            "verify",
-            node_fn(move |mut s: RefineState, ctx: NodeContext| {
-                let cfg = c4.clone();
-                async move {
-                    let Some(suite) = s.public_tests.clone() else {
-                        return Ok(s);
-                    };
-                    let Some(harness) = cfg.harness.clone() else {
-                        return Err(NodeError::failed(
-                            "the task has public tests but no sandbox harness is configured",
-                        ));
-                    };
-                    let round = s.attempts.len();
-                    let Some(last) = s.attempts.last_mut() else {
-                        return Err(NodeError::failed("verify ran before any attempt"));
-                    };
-                    let code = extract_code(&last.answer);
-                    let started = std::time::Instant::now();
-                    let report = harness
-                        .run_python(&code, &suite)
-                        .await
-                        .map_err(|e| NodeError::failed(format!("running the public tests: {e}")))?;
-                    let outcome = TestOutcome {
-                        passed: report.passed(),
-                        total: report.total(),
-                        feedback: report.feedback(3),
-                    };
-                    ctx.record_tool_call(
-                        "public_tests",
-                        outcome.all_passed(),
-                        started.elapsed(),
-                        &format!("{}/{} passed", outcome.passed, outcome.total),
-                    );
-                    ctx.emit(
-                        "tests",
-                        serde_json::json!({
-                            "round": round,
-                            "passed": outcome.passed,
-                            "total": outcome.total,
-                            "feedback": outcome.feedback,
-                        }),
-                    );
-                    last.tests = Some(outcome);
-                    Ok(s)
-                }
-            }),
-        )
+        .node("verify", verify_node(c4))
         .router("verify", &["critic"], |s: &RefineState| {
-            let passed = s
-                .attempts
-                .last()
-                .and_then(|a| a.tests.as_ref())
-                .is_some_and(TestOutcome::all_passed);
-            if passed {
+            if verified_by_check(s) {
                 Route::End
             } else {
                 Route::to("critic")
@@ -389,7 +482,7 @@ pub fn self_refine_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
                     let prompt = cfg
                         .templates
                         .render("refine_critic.j2", prompt_context(&s))?;
-                    let critique = complete(&ctx, &*cfg.critic, prompt, &cfg).await?;
+                    let critique = complete(&ctx, &*cfg.critic, prompt, &cfg, 0).await?;
                     let verdict = parse_verdict(&critique);
                     ctx.emit(
                         "critique",
@@ -474,9 +567,9 @@ mod tests {
         s.attempts.push(tested(5, 6));
         assert_eq!(s.best().unwrap().answer, "6/6");
         let mut critic_only = RefineState::new("t", TaskKind::Text, 5);
-        let mut accepted = Attempt::new("ok".into());
+        let mut accepted = Attempt::new("ok");
         accepted.verdict = Some(Verdict::Correct);
-        let mut rejected = Attempt::new("later".into());
+        let mut rejected = Attempt::new("later");
         rejected.verdict = Some(Verdict::Incorrect);
         critic_only.attempts = vec![accepted, rejected];
         assert_eq!(critic_only.best().unwrap().answer, "ok");

@@ -1,0 +1,278 @@
+//! Best-of-n with verifier selection: `n` independent samples, each
+//! verified, then one is selected.
+//!
+//! The samples run concurrently as a run-time-sized `map` fan-out. Each
+//! sample has its own sample index and seed, so they differ at a sampling
+//! temperature yet reproduce on a rerun (and stay distinct in the response
+//! cache). Selection:
+//!
+//! - **code / design**: verified first, then the higher verifier score
+//!   (public-test pass fraction, requirements met); ties go to the earliest
+//!   sample.
+//! - **math**: majority vote over the extracted final answers, grouped by
+//!   [`hone_tools::answer::answers_equal`]; ties go to the group whose first
+//!   member came first. Answers without a final answer do not vote.
+//! - **text**: each sample is graded by the rubric critic
+//!   ([`crate::judge::rubric_grade`]); the highest score wins.
+//!
+//! When the call budget runs out part-way, the samples already made are kept
+//! and selection runs on them (selection never needs a model call for code
+//! and math; for text an exhausted budget falls back to the first sample).
+
+use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext};
+use hone_tools::answer::{answers_equal, Equivalence};
+
+use crate::refine::{complete, prompt_context, Attempt, RefineConfig, RefineState, TaskKind};
+use crate::verify::{is_budget_exhausted, verify_attempt};
+
+/// Settings of best-of-n.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BestOfN {
+    /// Samples to draw.
+    pub n: usize,
+    /// Sampling temperature of the samples (greedy decoding would make them
+    /// identical).
+    pub temperature: f32,
+}
+
+impl Default for BestOfN {
+    fn default() -> Self {
+        BestOfN {
+            n: 4,
+            temperature: 0.8,
+        }
+    }
+}
+
+/// Indices of the majority group of final answers; `None` when no sample has
+/// a final answer. Groups are formed greedily in sample order.
+///
+/// ```
+/// use hone_agents::best_of_n::majority_vote;
+/// let answers = ["1/2", "0.4", "0.5", "", "50%"];
+/// assert_eq!(majority_vote(&answers), Some(vec![0, 2, 4]));
+/// ```
+pub fn majority_vote(final_answers: &[&str]) -> Option<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, answer) in final_answers.iter().enumerate() {
+        if answer.trim().is_empty() {
+            continue;
+        }
+        let home = groups.iter_mut().find(|g| {
+            answers_equal(final_answers[g[0]], answer) == Equivalence::Equal
+        });
+        match home {
+            Some(group) => group.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    // max_by_key keeps the last maximum; iterate in reverse so ties go to the
+    // group that started first.
+    groups.into_iter().rev().max_by_key(|g| g.len())
+}
+
+/// The sample best-of-n picks among `attempts` for a task of `kind`, when
+/// no model call is needed for it (everything but text).
+pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize> {
+    if attempts.is_empty() {
+        return None;
+    }
+    if kind == TaskKind::Math {
+        let answers: Vec<&str> = attempts
+            .iter()
+            .map(|a| a.final_answer.as_deref().unwrap_or_default())
+            .collect();
+        return Some(majority_vote(&answers).map_or(0, |g| g[0]));
+    }
+    attempts
+        .iter()
+        .enumerate()
+        .rev()
+        .max_by(|(_, a), (_, b)| {
+            (a.verified(), a.check_fraction())
+                .partial_cmp(&(b.verified(), b.check_fraction()))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .map(|(i, _)| i)
+}
+
+/// Builds the best-of-n graph: `start` → n × `sample` (concurrently) →
+/// `select`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use hone_agents::best_of_n::{best_of_n_graph, BestOfN};
+/// use hone_agents::refine::{RefineConfig, RefineState, TaskKind};
+/// use hone_core::{graph::RunOptions, templates::Templates, ScriptedModel};
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // Each sample's answer depends on its sample index: 1 → 7, 2 → 8, 3 → 7.
+/// let model = Arc::new(ScriptedModel::new().with_rule(|_| true, |r| {
+///     format!("FINAL ANSWER: {}", if r.sample_index == 2 { 8 } else { 7 })
+/// }));
+/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 64, harness: None };
+/// let out = best_of_n_graph(cfg, BestOfN { n: 3, temperature: 0.8 }).unwrap()
+///     .run(RefineState::new("3 + 4?", TaskKind::Math, 1), RunOptions::default()).await.unwrap();
+/// assert_eq!(out.state.attempts.len(), 3);
+/// assert_eq!(out.state.best().unwrap().final_answer.as_deref(), Some("7"));
+/// # });
+/// ```
+pub fn best_of_n_graph(cfg: RefineConfig, settings: BestOfN) -> Result<Graph<RefineState>, GraphError> {
+    let n = settings.n.max(1);
+    let mut sample_cfg = cfg.clone();
+    sample_cfg.temperature = settings.temperature;
+    let select_cfg = cfg;
+    GraphBuilder::new("best-of-n")
+        .node(
+            "start",
+            node_fn(|s: RefineState, _ctx: NodeContext| async move { Ok(s) }),
+        )
+        .map(
+            "start",
+            "sample",
+            "select",
+            move |s: &RefineState| vec![s.clone(); n],
+            |mut parent: RefineState, outputs: Vec<RefineState>| {
+                let before = parent.attempts.len();
+                for out in outputs {
+                    if out.attempts.len() > before {
+                        parent.attempts.extend(out.attempts.into_iter().skip(before));
+                    }
+                }
+                parent
+            },
+        )
+        .node(
+            "sample",
+            node_fn(move |mut s: RefineState, ctx: NodeContext| {
+                let cfg = sample_cfg.clone();
+                async move {
+                    let index = ctx.branch().unwrap_or(0);
+                    let prompt = cfg.templates.render("refine_actor.j2", prompt_context(&s))?;
+                    let answer =
+                        match complete(&ctx, &*cfg.actor, prompt, &cfg, index as u32 + 1).await {
+                            Ok(answer) => answer,
+                            // Out of budget: this sample is simply not drawn.
+                            Err(e) if is_budget_exhausted(&e) => return Ok(s),
+                            Err(e) => return Err(e),
+                        };
+                    ctx.emit(
+                        "attempt",
+                        serde_json::json!({"round": index + 1, "answer": answer}),
+                    );
+                    let mut attempt = Attempt::new(answer);
+                    match verify_attempt(&mut attempt, &s, index + 1, &ctx, &cfg).await {
+                        Ok(()) => {}
+                        // A design checklist that did not fit the budget leaves
+                        // the sample unchecked.
+                        Err(e) if is_budget_exhausted(&e) => {}
+                        Err(e) => return Err(e),
+                    }
+                    s.attempts.push(attempt);
+                    Ok(s)
+                }
+            }),
+        )
+        .node(
+            "select",
+            node_fn(move |mut s: RefineState, ctx: NodeContext| {
+                let cfg = select_cfg.clone();
+                async move {
+                    let selected = if s.kind == TaskKind::Text {
+                        select_text(&s, &ctx, &cfg).await?
+                    } else {
+                        select_by_verifier(s.kind, &s.attempts)
+                    };
+                    ctx.emit(
+                        "selected",
+                        serde_json::json!({"sample": selected.map(|i| i + 1), "of": s.attempts.len()}),
+                    );
+                    s.selected = selected;
+                    Ok(s)
+                }
+            }),
+        )
+        .entry("start")
+        .build()
+}
+
+/// Rubric-grades every text sample and picks the highest score (the
+/// earliest among equals). A budget that runs out stops grading; ungraded
+/// samples rank below graded ones.
+async fn select_text(
+    s: &RefineState,
+    ctx: &NodeContext,
+    cfg: &RefineConfig,
+) -> Result<Option<usize>, hone_core::graph::NodeError> {
+    let rubric = crate::judge::Rubric::correctness();
+    let mut best: Option<(u8, usize)> = None;
+    for (i, attempt) in s.attempts.iter().enumerate() {
+        let grade = match crate::judge::rubric_grade(
+            ctx,
+            &*cfg.critic,
+            &cfg.templates,
+            &s.task,
+            &attempt.answer,
+            &rubric,
+            None,
+            cfg.max_tokens,
+        )
+        .await
+        {
+            Ok(grade) => grade,
+            Err(e) if is_budget_exhausted(&e) => break,
+            Err(e) => return Err(e),
+        };
+        let score = grade.score.unwrap_or(0);
+        ctx.emit(
+            "rubric",
+            serde_json::json!({"sample": i + 1, "score": grade.score, "feedback": grade.feedback}),
+        );
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, i));
+        }
+    }
+    Ok(best.map(|(_, i)| i).or(if s.attempts.is_empty() { None } else { Some(0) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refine::TestOutcome;
+
+    fn tested(passed: usize, total: usize) -> Attempt {
+        let mut a = Attempt::new(format!("{passed}/{total}"));
+        a.tests = Some(TestOutcome {
+            passed,
+            total,
+            feedback: String::new(),
+        });
+        a
+    }
+
+    #[test]
+    fn verifier_selection_prefers_verified_then_fraction_then_earliest() {
+        let attempts = vec![tested(1, 3), tested(2, 3), tested(2, 3), tested(0, 3)];
+        assert_eq!(select_by_verifier(TaskKind::Code, &attempts), Some(1));
+        let attempts = vec![tested(2, 3), tested(3, 3), tested(3, 3)];
+        assert_eq!(select_by_verifier(TaskKind::Code, &attempts), Some(1));
+        assert_eq!(select_by_verifier(TaskKind::Code, &[]), None);
+    }
+
+    #[test]
+    fn majority_vote_groups_equivalent_answers_and_breaks_ties_by_order() {
+        assert_eq!(majority_vote(&["3", "4", "4", "3"]), Some(vec![0, 3]));
+        assert_eq!(majority_vote(&["", "", ""]), None);
+        assert_eq!(
+            majority_vote(&["\\frac{1}{4}", "0.25", "x", "25%"]),
+            Some(vec![0, 1, 3])
+        );
+        let math = |fa: &str| {
+            let mut a = Attempt::new(fa);
+            a.final_answer = Some(fa.to_string());
+            a
+        };
+        let attempts = vec![math(""), math("12"), math("12.0"), math("13")];
+        assert_eq!(select_by_verifier(TaskKind::Math, &attempts), Some(1));
+        assert_eq!(select_by_verifier(TaskKind::Math, &[math("")]), Some(0));
+    }
+}

@@ -1,0 +1,233 @@
+//! Reflexion (Shinn et al., 2023): trials with verbal reflections kept in an
+//! episodic memory.
+//!
+//! Each trial the actor answers the task from scratch, seeing its latest
+//! attempt, that attempt's evidence and the lessons in memory. The
+//! verifier checks the answer (public tests, checklist); for tasks with no
+//! verifier the critic's verdict is the evaluator. A failed trial makes the
+//! model write a short reflection — what went wrong, what to do differently —
+//! which is appended to the memory. Unlike self-refine, the lesson persists
+//! across all later trials instead of critiquing one answer.
+//!
+//! The graph: `actor` → `verify` → (`critic` when nothing was checked) →
+//! `reflect` → `actor` …, ending when an answer is verified or `max_rounds`
+//! trials were made. Only the newest `memory` reflections are shown to the
+//! model (the paper keeps 1–3); the state keeps all of them.
+
+use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, Route};
+
+use crate::refine::{
+    complete, parse_verdict, prompt_context, verified_by_check, verify_node, RefineConfig,
+    RefineState,
+};
+
+/// Reflections shown to the model by default.
+pub const DEFAULT_MEMORY: usize = 3;
+
+fn context_with_memory(s: &RefineState, memory: usize) -> serde_json::Value {
+    let mut context = prompt_context(s);
+    let skip = s.reflections.len().saturating_sub(memory);
+    context["reflections"] = s.reflections[skip..].to_vec().into();
+    context
+}
+
+fn after_trial(s: &RefineState) -> Route {
+    if s.verified() || s.attempts.len() as u32 >= s.max_rounds {
+        Route::End
+    } else {
+        Route::to("reflect")
+    }
+}
+
+/// Builds the Reflexion graph; `memory` is how many of the newest
+/// reflections the actor and reflector see.
+///
+/// ```
+/// use std::sync::Arc;
+/// use hone_agents::{reflexion::reflexion_graph, refine::{RefineConfig, RefineState, TaskKind}};
+/// use hone_core::{graph::RunOptions, templates::Templates, ScriptedModel};
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let model = Arc::new(ScriptedModel::in_order([
+///     "x = 3",                                    // trial 1
+///     "VERDICT: INCORRECT",                       // critic (no verifier for text)
+///     "I forgot to subtract; check arithmetic.",  // reflection
+///     "x = 4",                                    // trial 2
+///     "VERDICT: CORRECT",
+/// ]));
+/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 256, harness: None };
+/// let out = reflexion_graph(cfg, 3).unwrap()
+///     .run(RefineState::new("Solve x + 1 = 5", TaskKind::Text, 4), RunOptions::default()).await.unwrap();
+/// assert_eq!(out.state.reflections.len(), 1);
+/// assert_eq!(out.state.best().unwrap().answer, "x = 4");
+/// # });
+/// ```
+pub fn reflexion_graph(cfg: RefineConfig, memory: usize) -> Result<Graph<RefineState>, GraphError> {
+    let memory = memory.max(1);
+    let (actor_cfg, critic_cfg, reflect_cfg) = (cfg.clone(), cfg.clone(), cfg.clone());
+    GraphBuilder::new("reflexion")
+        .node(
+            "actor",
+            node_fn(move |mut s: RefineState, ctx: NodeContext| {
+                let cfg = actor_cfg.clone();
+                async move {
+                    let prompt = cfg
+                        .templates
+                        .render("reflexion_actor.j2", context_with_memory(&s, memory))?;
+                    let answer = complete(&ctx, &*cfg.actor, prompt, &cfg, 0).await?;
+                    ctx.emit(
+                        "attempt",
+                        serde_json::json!({"round": s.attempts.len() + 1, "answer": answer}),
+                    );
+                    s.attempts.push(crate::refine::Attempt::new(answer));
+                    Ok(s)
+                }
+            }),
+        )
+        .edge("actor", "verify")
+        .node("verify", verify_node(cfg))
+        .router("verify", &["critic", "reflect"], |s: &RefineState| {
+            let checked = s.attempts.last().is_some_and(|a| a.checked());
+            if verified_by_check(s) {
+                Route::End
+            } else if checked {
+                after_trial(s)
+            } else {
+                Route::to("critic")
+            }
+        })
+        .node(
+            "critic",
+            node_fn(move |mut s: RefineState, ctx: NodeContext| {
+                let cfg = critic_cfg.clone();
+                async move {
+                    let prompt = cfg.templates.render("refine_critic.j2", prompt_context(&s))?;
+                    let critique = complete(&ctx, &*cfg.critic, prompt, &cfg, 0).await?;
+                    let verdict = parse_verdict(&critique);
+                    ctx.emit(
+                        "critique",
+                        serde_json::json!({"round": s.attempts.len(), "verdict": verdict, "critique": critique}),
+                    );
+                    if let Some(last) = s.attempts.last_mut() {
+                        last.critique = Some(critique);
+                        last.verdict = Some(verdict);
+                    }
+                    Ok(s)
+                }
+            }),
+        )
+        .router("critic", &["reflect"], after_trial)
+        .node(
+            "reflect",
+            node_fn(move |mut s: RefineState, ctx: NodeContext| {
+                let cfg = reflect_cfg.clone();
+                async move {
+                    let prompt = cfg
+                        .templates
+                        .render("reflexion_reflect.j2", context_with_memory(&s, memory))?;
+                    let reflection = complete(&ctx, &*cfg.actor, prompt, &cfg, 0).await?;
+                    let reflection = if reflection.trim().is_empty() {
+                        // An empty reflection still marks the trial as failed.
+                        "The previous attempt failed; try a different approach.".to_string()
+                    } else {
+                        reflection
+                    };
+                    ctx.emit(
+                        "reflection",
+                        serde_json::json!({"trial": s.attempts.len(), "reflection": reflection}),
+                    );
+                    s.reflections.push(reflection);
+                    Ok(s)
+                }
+            }),
+        )
+        .edge("reflect", "actor")
+        .entry("actor")
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use hone_core::graph::RunOptions;
+    use hone_core::templates::Templates;
+    use hone_core::ScriptedModel;
+
+    use super::*;
+    use crate::refine::TaskKind;
+
+    fn cfg(model: Arc<ScriptedModel>) -> RefineConfig {
+        RefineConfig {
+            actor: model.clone(),
+            critic: model,
+            templates: Arc::new(Templates::embedded()),
+            temperature: 0.0,
+            max_tokens: 64,
+            harness: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn reflections_accumulate_and_only_the_newest_are_shown() {
+        let model = Arc::new(
+            ScriptedModel::new()
+                .with_rule(
+                    |r| r.messages[0].content.contains("careful reviewer"),
+                    |_| "VERDICT: INCORRECT",
+                )
+                .with_rule(
+                    |r| r.messages[0].content.contains("Write a short reflection"),
+                    |r| format!("lesson {}", r.messages[0].content.matches("lesson").count()),
+                )
+                .with_rule(|_| true, |_| "answer"),
+        );
+        let out = reflexion_graph(cfg(model.clone()), 2)
+            .unwrap()
+            .run(
+                RefineState::new("t", TaskKind::Text, 4),
+                RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert!(out.stop.is_finished());
+        assert_eq!(out.state.attempts.len(), 4, "four trials");
+        assert_eq!(out.state.reflections.len(), 3, "no reflection after the last trial");
+        // The memory is episodic: every trial after the first sees lessons, but
+        // only the newest two.
+        let actor_prompts: Vec<String> = model
+            .requests()
+            .iter()
+            .map(|r| r.messages[0].content.clone())
+            .filter(|p| p.contains("Lessons from earlier trials"))
+            .collect();
+        assert_eq!(actor_prompts.len(), 3);
+        let last = actor_prompts.last().unwrap();
+        assert!(last.contains("- lesson 1") && last.contains("- lesson 2"));
+        assert!(!last.contains("- lesson 0"), "oldest lesson dropped from view");
+        assert_eq!(out.state.reflections[0], "lesson 0");
+    }
+
+    #[tokio::test]
+    async fn a_call_budget_returns_the_best_trial() {
+        let model = Arc::new(
+            ScriptedModel::new()
+                .with_rule(
+                    |r| r.messages[0].content.contains("careful reviewer"),
+                    |_| "VERDICT: INCORRECT",
+                )
+                .with_rule(|_| true, |_| "something"),
+        );
+        let out = reflexion_graph(cfg(model), 3)
+            .unwrap()
+            .run(
+                RefineState::new("t", TaskKind::Text, 10),
+                RunOptions::default()
+                    .with_budget(hone_core::Budget::unlimited().with_model_calls(5)),
+            )
+            .await
+            .unwrap();
+        assert!(!out.stop.is_finished());
+        assert_eq!(out.state.attempts.len(), 2);
+        assert!(out.state.best().is_some());
+    }
+}
