@@ -60,7 +60,7 @@ pub enum Command {
     /// Show which backend and model would be used, and whether it answers.
     Models(ModelsArgs),
     /// Solve a task with a critique-and-refine strategy.
-    Solve(SolveArgs),
+    Solve(Box<SolveArgs>),
     /// Continue an interrupted run from its log, exactly where it stopped.
     Resume(ResumeArgs),
     /// Render a run log.
@@ -108,18 +108,51 @@ pub struct ModelsArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Strategy {
-    /// Actor, then critic and refiner in turn until the critic accepts.
+    /// One answer, verified; no critique.
+    SingleShot,
+    /// Actor, then critic and refiner in turn until the answer is verified.
     SelfRefine,
+    /// Trials with verbal reflections kept in an episodic memory.
+    Reflexion,
+    /// n samples, the verifier picks (tests, majority vote, checklist, rubric).
+    BestOfN,
+    /// Monte Carlo tree search over thoughts with rethinking (code with
+    /// public tests only).
+    RethinkMcts,
+}
+
+impl Strategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::SingleShot => "single-shot",
+            Strategy::SelfRefine => "self-refine",
+            Strategy::Reflexion => "reflexion",
+            Strategy::BestOfN => "best-of-n",
+            Strategy::RethinkMcts => "rethink-mcts",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Kind {
-    /// Free text (design, explanation).
+    /// Free text (an explanation, a review).
     Text,
     /// A worked solution ending in a final answer.
     Math,
     /// A Python program; with --tests or --asserts, checked in the sandbox.
     Code,
+    /// A design document, checked requirement by requirement.
+    Design,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Rethink {
+    /// Rewrite the last thought on the path (the reference code's choice).
+    Last,
+    /// Rewrite the thought the model names as faulty.
+    Any,
+    /// Do not rethink.
+    Off,
 }
 
 #[derive(Debug, Args)]
@@ -147,12 +180,54 @@ pub struct SolveArgs {
     /// (MBPP style).
     #[arg(long, value_name = "FILE", conflicts_with = "tests")]
     pub asserts: Option<PathBuf>,
+    /// Requirements of a design brief, one per line (default: the list
+    /// under the brief's "Requirements" heading).
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<PathBuf>,
+    /// Reference answer of a math task: compared with the final answer after
+    /// the search (sympy decides symbolic cases), never shown to any model.
+    #[arg(long, value_name = "ANSWER")]
+    pub reference: Option<String>,
     /// Search strategy.
     #[arg(long, value_enum, default_value_t = Strategy::SelfRefine)]
     pub strategy: Strategy,
-    /// Most answers (first attempt plus refinements).
+    /// Most answers (self-refine) or trials (reflexion).
     #[arg(long, default_value_t = 4)]
     pub max_rounds: u32,
+    /// best-of-n: samples to draw.
+    #[arg(long, default_value_t = 4)]
+    pub n: usize,
+    /// best-of-n: sampling temperature of the samples.
+    #[arg(long, default_value_t = 0.8)]
+    pub sample_temperature: f32,
+    /// reflexion: reflections shown to the model (the newest ones).
+    #[arg(long, default_value_t = 3)]
+    pub memory: usize,
+    /// rethink-mcts: rollouts.
+    #[arg(long, default_value_t = 16)]
+    pub rollouts: u32,
+    /// rethink-mcts: thoughts per expansion.
+    #[arg(long, default_value_t = 3)]
+    pub width: usize,
+    /// rethink-mcts: exploration constant c0.
+    #[arg(long, default_value_t = 4.0)]
+    pub c0: f64,
+    /// rethink-mcts: exploration base b.
+    #[arg(long, default_value_t = 10.0)]
+    pub base: f64,
+    /// rethink-mcts: discount per level in backpropagation.
+    #[arg(long, default_value_t = 0.9)]
+    pub gamma: f64,
+    /// rethink-mcts: expansions ("think" passes) per rollout.
+    #[arg(long, default_value_t = 2)]
+    pub max_think: u32,
+    /// rethink-mcts: which thought a failing test rewrites.
+    #[arg(long, value_enum, default_value_t = Rethink::Last)]
+    pub rethink: Rethink,
+    /// rethink-mcts: keep searching after a program passes every public test
+    /// (the reference runs all rollouts).
+    #[arg(long)]
+    pub keep_searching: bool,
     /// Most model calls for the whole run.
     #[arg(long)]
     pub max_calls: Option<u64>,
@@ -222,7 +297,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let config = load_config(&cli.global).context("loading the config file")?;
     match cli.command {
         Command::Models(args) => crate::models::run(&cli.global, &config, &args).await,
-        Command::Solve(args) => crate::solve::solve(&cli.global, &config, args).await,
+        Command::Solve(args) => crate::solve::solve(&cli.global, &config, *args).await,
         Command::Resume(args) => crate::solve::resume(&cli.global, &config, args).await,
         Command::Show(args) => crate::runs::show(&cli.global, &config, &args),
         Command::Runs => crate::runs::list(&cli.global, &config),

@@ -8,26 +8,42 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use hone_agents::best_of_n::{best_of_n_graph, BestOfN};
+use hone_agents::mcts::{rethink_mcts_graph, MctsSettings, MctsState, RethinkMode};
 use hone_agents::refine::{
-    extract_code, self_refine_graph, RefineConfig, RefineState, TaskKind, Verdict,
+    extract_code, self_refine_graph, single_shot_graph, RefineConfig, RefineState, TaskKind,
+    Verdict,
 };
+use hone_agents::reflexion::reflexion_graph;
+use hone_agents::verify::parse_requirements;
 use hone_core::config::ConfigFile;
-use hone_core::graph::{new_run_id, read_run_log, RunEvent, RunOptions, RunOutcome};
-use hone_core::Budget;
+use hone_core::graph::{
+    new_run_id, read_run_log, Graph, RunEvent, RunOptions, RunOutcome, StopReason,
+};
+use hone_core::{Budget, UsageLedger};
 use hone_sandbox::{Sandbox, SandboxConfig};
+use hone_tools::answer::{extract_final_answer, Equivalence};
+use hone_tools::math_check::MathChecker;
 use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{Global, Kind, ResumeArgs, SolveArgs, Strategy};
+use crate::cli::{Global, Kind, ResumeArgs, Rethink, SolveArgs, Strategy};
 
 /// Settings that shape the graph; stored in the log header so a resume
-/// rebuilds exactly the same graph.
+/// rebuilds exactly the same graph. (RethinkMCTS keeps its settings in its
+/// state.)
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RunMeta {
     strategy: String,
     temperature: f32,
     max_tokens: u32,
     model: String,
+    #[serde(default)]
+    n: usize,
+    #[serde(default)]
+    sample_temperature: f32,
+    #[serde(default)]
+    memory: usize,
 }
 
 /// A HumanEval-style test file: it must define `check(candidate)`.
@@ -68,9 +84,9 @@ fn read_public_tests(args: &SolveArgs) -> Result<Option<TestSuite>> {
     Ok(None)
 }
 
-/// The sandbox test harness (the guests load lazily, on the first test run).
-fn harness() -> Arc<Harness> {
-    Arc::new(Harness::new(Sandbox::new(SandboxConfig::default())))
+/// The sandbox (the guests load lazily, on first use).
+fn sandbox() -> Sandbox {
+    Sandbox::new(SandboxConfig::default())
 }
 
 fn read_task(args: &SolveArgs) -> Result<String> {
@@ -169,6 +185,74 @@ fn spawn_printer(quiet: bool) -> (hone_core::graph::EventSender, tokio::task::Jo
                         data["verdict"],
                         indent(data["critique"].as_str().unwrap_or_default())
                     ),
+                    "final_answer" => eprintln!(
+                        "    final answer of attempt {}: {}",
+                        data["round"],
+                        data["final_answer"].as_str().unwrap_or("(none found)")
+                    ),
+                    "checklist" => eprintln!(
+                        "    requirements of attempt {}: {}/{} met\n{}",
+                        data["round"],
+                        data["met"],
+                        data["total"],
+                        indent(data["feedback"].as_str().unwrap_or_default())
+                    ),
+                    "reflection" => eprintln!(
+                        "    reflection after trial {}:\n{}",
+                        data["trial"],
+                        indent(data["reflection"].as_str().unwrap_or_default())
+                    ),
+                    "rubric" => eprintln!(
+                        "    rubric score of sample {}: {}",
+                        data["sample"], data["score"]
+                    ),
+                    "selected" => eprintln!("    selected sample {} of {}", data["sample"], data["of"]),
+                    "expand" => {
+                        let thoughts = data["thoughts"].as_array().cloned().unwrap_or_default();
+                        eprintln!(
+                            "    expand at depth {}{}{}:",
+                            data["depth"],
+                            if data["after_failure"] == true { " (after a failure)" } else { "" },
+                            if data["malformed"] == true { " (malformed reply, fallback)" } else { "" }
+                        );
+                        for t in thoughts {
+                            eprintln!(
+                                "      P={:.2}  {}",
+                                t["prior"].as_f64().unwrap_or_default(),
+                                t["thought"].as_str().unwrap_or_default()
+                            );
+                        }
+                    }
+                    "program" => eprintln!(
+                        "    program {} (depth {}{}): {}/{} public tests, value {:.3}{}",
+                        data["program"],
+                        data["depth"],
+                        if data["rethought"] == true { ", rethought" } else { "" },
+                        data["passed"],
+                        data["total"],
+                        data["value"].as_f64().unwrap_or_default(),
+                        if data["passed"] == data["total"] {
+                            String::new()
+                        } else {
+                            format!("\n{}", indent(data["feedback"].as_str().unwrap_or_default()))
+                        }
+                    ),
+                    "rethink" => eprintln!(
+                        "    rethink thought {}: {:?} -> {:?}",
+                        data["position"],
+                        data["old"].as_str().unwrap_or_default(),
+                        data["new"].as_str().unwrap_or_default()
+                    ),
+                    "tree" => eprintln!(
+                        "    rollout {} done: {} states, {} thoughts, {} programs, leaf depth {}, value {:.3}, best public pass {:.2}",
+                        data["rollout"],
+                        data["states"],
+                        data["thoughts"],
+                        data["programs"],
+                        data["leaf_depth"],
+                        data["value"].as_f64().unwrap_or_default(),
+                        data["best_pass_fraction"].as_f64().unwrap_or_default()
+                    ),
                     _ => eprintln!("    {kind}: {data}"),
                 },
                 RunEvent::BudgetExhausted(e) => eprintln!("    {e}"),
@@ -187,89 +271,310 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// The final program's score on the hidden tests: (passed, total).
-type HiddenScore = Option<(usize, usize)>;
+/// The graph of a strategy.
+enum Search {
+    Linear(Graph<RefineState>),
+    Mcts(Graph<MctsState>),
+}
 
-/// Scores the best attempt on the hidden tests, after the search is over.
+fn build_search(meta: &RunMeta, cfg: RefineConfig) -> Result<Search> {
+    Ok(match meta.strategy.as_str() {
+        "single-shot" => Search::Linear(single_shot_graph(cfg)?),
+        "self-refine" => Search::Linear(self_refine_graph(cfg)?),
+        "reflexion" => Search::Linear(reflexion_graph(cfg, meta.memory)?),
+        "best-of-n" => Search::Linear(best_of_n_graph(
+            cfg,
+            BestOfN {
+                n: meta.n,
+                temperature: meta.sample_temperature,
+            },
+        )?),
+        "rethink-mcts" => Search::Mcts(rethink_mcts_graph(cfg)?),
+        other => bail!("the run uses strategy {other:?}, which this build does not know"),
+    })
+}
+
+/// What every strategy's result reduces to for reporting.
+struct View {
+    run_id: String,
+    strategy: String,
+    stop: StopReason,
+    /// Set when RethinkMCTS ended a rollout early for lack of budget.
+    budget_note: Option<String>,
+    steps: u64,
+    node_runs: std::collections::BTreeMap<String, u64>,
+    usage: UsageLedger,
+    elapsed: Duration,
+    answer: Option<String>,
+    verified: bool,
+    /// How the answer was judged, in words.
+    judged: String,
+    /// Which answer it is, in words.
+    position: String,
+    /// Strategy-specific detail for --json.
+    detail: serde_json::Value,
+}
+
+fn judged(best: &hone_agents::refine::Attempt) -> String {
+    if let Some(t) = &best.tests {
+        return if t.all_passed() {
+            format!("passes all {} public tests", t.total)
+        } else {
+            format!("passes {}/{} public tests", t.passed, t.total)
+        };
+    }
+    if let Some(c) = &best.checklist {
+        return format!("meets {}/{} requirements", c.met(), c.items.len());
+    }
+    let final_answer = match best.final_answer.as_deref() {
+        Some("") => "no final answer found; ",
+        _ => "",
+    };
+    let verdict = match best.verdict {
+        Some(Verdict::Correct) => "accepted by the critic",
+        Some(Verdict::Incorrect) => "NOT accepted by the critic",
+        Some(Verdict::Malformed) => "critic gave no verdict",
+        None => "not reviewed",
+    };
+    format!("{final_answer}{verdict}")
+}
+
+fn linear_view(strategy: &str, o: RunOutcome<RefineState>) -> View {
+    let best = o.state.best();
+    View {
+        run_id: o.run_id.clone(),
+        strategy: strategy.to_string(),
+        stop: o.stop.clone(),
+        budget_note: None,
+        steps: o.steps,
+        node_runs: o.node_runs.clone(),
+        usage: o.usage.clone(),
+        elapsed: o.elapsed,
+        answer: best.map(|a| a.answer.clone()),
+        verified: best.is_some_and(|a| a.verified()),
+        judged: best.map(judged).unwrap_or_else(|| "no answer".into()),
+        position: format!(
+            "answer {} of {}",
+            o.state.best_index().map(|i| i + 1).unwrap_or(0),
+            o.state.attempts.len()
+        ),
+        detail: serde_json::json!({
+            "attempts": o.state.attempts,
+            "reflections": o.state.reflections,
+            "requirements": o.state.requirements,
+            "selected": o.state.selected,
+        }),
+    }
+}
+
+fn mcts_view(o: RunOutcome<MctsState>) -> View {
+    let s = &o.state;
+    let best = s.best_program();
+    View {
+        run_id: o.run_id.clone(),
+        strategy: "rethink-mcts".into(),
+        stop: o.stop.clone(),
+        budget_note: s.budget_stop.clone(),
+        steps: o.steps,
+        node_runs: o.node_runs.clone(),
+        usage: o.usage.clone(),
+        elapsed: o.elapsed,
+        answer: best.map(|p| p.answer.clone()),
+        verified: best.is_some_and(|p| p.tests.all_passed()),
+        judged: best
+            .map(|p| {
+                format!(
+                    "passes {}/{} public tests, value {:.3}",
+                    p.tests.passed, p.tests.total, p.value
+                )
+            })
+            .unwrap_or_else(|| "no program".into()),
+        position: format!(
+            "program from rollout {} of {} rollouts; {} programs, {} thoughts, {} rethinks, {} malformed outputs",
+            best.map(|p| p.rollout).unwrap_or(0),
+            s.rollouts,
+            s.programs.len(),
+            s.chances.len(),
+            s.rethinks,
+            s.malformed
+        ),
+        detail: serde_json::json!({
+            "rollouts": s.rollouts,
+            "settings": s.settings,
+            "programs": s.programs,
+            "states": s.decisions.len(),
+            "thoughts": s.chances.len(),
+            "rethinks": s.rethinks,
+            "malformed": s.malformed,
+            "budget_stop": s.budget_stop,
+        }),
+    }
+}
+
+/// Scores the final program on the hidden tests, after the search is over:
+/// (passed, total).
 async fn score_hidden(
     harness: &Harness,
-    outcome: &RunOutcome<RefineState>,
+    answer: Option<&str>,
     hidden: &TestSuite,
 ) -> Result<(usize, usize)> {
-    let Some(best) = outcome.state.best() else {
+    let Some(answer) = answer else {
         return Ok((0, 0));
     };
     let report = harness
-        .run_python(&extract_code(&best.answer), hidden)
+        .run_python(&extract_code(answer), hidden)
         .await
         .context("running the hidden tests")?;
     Ok((report.passed(), report.total()))
 }
 
-fn report(
-    outcome: &RunOutcome<RefineState>,
-    log: &std::path::Path,
-    json: bool,
-    hidden: HiddenScore,
-) -> ExitCode {
-    let best = outcome.state.best();
+/// Compares the final answer with the reference, after the search.
+async fn check_reference(
+    sandbox: &Sandbox,
+    answer: Option<&str>,
+    reference: &str,
+) -> Result<serde_json::Value> {
+    let extracted = answer.and_then(extract_final_answer);
+    let equivalence = match &extracted {
+        Some(a) => MathChecker::new(sandbox.clone())
+            .equivalent(a, reference)
+            .await
+            .context("checking the final answer against the reference")?,
+        None => Equivalence::NotEqual,
+    };
+    Ok(serde_json::json!({
+        "reference": reference,
+        "final_answer": extracted,
+        "correct": equivalence == Equivalence::Equal,
+        "equivalence": format!("{equivalence:?}").to_lowercase(),
+    }))
+}
+
+fn report(view: &View, log: &std::path::Path, json: bool, scores: &serde_json::Value) -> ExitCode {
     if json {
         let value = serde_json::json!({
-            "run_id": outcome.run_id,
-            "stop": outcome.stop,
-            "verified": outcome.state.verified(),
-            "answer": best.map(|a| a.answer.clone()),
-            "attempts": outcome.state.attempts,
-            "steps": outcome.steps,
-            "node_runs": outcome.node_runs,
-            "usage": outcome.usage,
-            "elapsed_ms": outcome.elapsed.as_millis() as u64,
+            "run_id": view.run_id,
+            "strategy": view.strategy,
+            "stop": view.stop,
+            "budget_stop": view.budget_note,
+            "verified": view.verified,
+            "answer": view.answer,
+            "search": view.detail,
+            "steps": view.steps,
+            "node_runs": view.node_runs,
+            "usage": view.usage,
+            "elapsed_ms": view.elapsed.as_millis() as u64,
             "log": log,
-            "hidden_tests": hidden.map(|(passed, total)| serde_json::json!({"passed": passed, "total": total})),
+            "hidden_tests": scores.get("hidden_tests"),
+            "reference_check": scores.get("reference_check"),
         });
         println!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
         );
     } else {
-        let verdict = match (
-            best.and_then(|a| a.tests.as_ref()),
-            best.and_then(|a| a.verdict),
-        ) {
-            (Some(t), _) if t.all_passed() => format!("passes all {} public tests", t.total),
-            (Some(t), _) => format!("passes {}/{} public tests", t.passed, t.total),
-            (None, Some(Verdict::Correct)) => "accepted by the critic".into(),
-            (None, Some(Verdict::Incorrect)) => "NOT accepted by the critic".into(),
-            (None, Some(Verdict::Malformed)) => "critic gave no verdict".into(),
-            (None, None) => "not reviewed".into(),
-        };
+        let total = &view.usage.total;
         eprintln!(
-            "\nstopped: {} after {} steps, {} model calls ({} cached), {} in / {} out tokens, {:.1}s",
-            outcome.stop,
-            outcome.steps,
-            outcome.usage.total.calls,
-            outcome.usage.total.cache_hits,
-            outcome.usage.total.input_tokens,
-            outcome.usage.total.output_tokens,
-            outcome.elapsed.as_secs_f64()
+            "\nstopped: {}{} after {} steps, {} model calls ({} cached), {} in / {} out tokens, {:.1}s",
+            view.stop,
+            view.budget_note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            view.steps,
+            total.calls,
+            total.cache_hits,
+            total.input_tokens,
+            total.output_tokens,
+            view.elapsed.as_secs_f64()
         );
-        eprintln!("run log: {}  (hone show {})", log.display(), outcome.run_id);
-        if let Some((passed, total)) = hidden {
-            eprintln!("hidden tests (never seen during the search): {passed}/{total} passed");
+        eprintln!("run log: {}  (hone show {})", log.display(), view.run_id);
+        if let Some(h) = scores.get("hidden_tests").filter(|h| !h.is_null()) {
+            eprintln!(
+                "hidden tests (never seen during the search): {}/{} passed",
+                h["passed"], h["total"]
+            );
+        }
+        if let Some(r) = scores.get("reference_check").filter(|r| !r.is_null()) {
+            eprintln!(
+                "reference answer {} (never seen during the search): final answer {} is {}",
+                r["reference"],
+                r["final_answer"],
+                if r["correct"] == true {
+                    "correct"
+                } else {
+                    "not correct"
+                }
+            );
         }
         eprintln!(
-            "best answer ({verdict}; attempt {} of {} made, at most {}):",
-            outcome.state.best_index().map(|i| i + 1).unwrap_or(0),
-            outcome.state.attempts.len(),
-            outcome.state.max_rounds
+            "best answer ({}; {} strategy, {}):",
+            view.judged, view.strategy, view.position
         );
-        println!("{}", best.map(|a| a.answer.as_str()).unwrap_or(""));
+        println!("{}", view.answer.as_deref().unwrap_or(""));
     }
-    if best.is_some() {
+    if view.answer.is_some() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn task_kind(kind: Kind) -> TaskKind {
+    match kind {
+        Kind::Text => TaskKind::Text,
+        Kind::Math => TaskKind::Math,
+        Kind::Code => TaskKind::Code,
+        Kind::Design => TaskKind::Design,
+    }
+}
+
+fn read_requirements(args: &SolveArgs, task: &str) -> Result<Vec<String>> {
+    if let Some(path) = &args.requirements {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the requirements from {}", path.display()))?;
+        let list: Vec<String> = text
+            .lines()
+            .map(|l| l.trim().trim_start_matches(['-', '*']).trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        if list.is_empty() {
+            bail!("{}: no requirements (one per line)", path.display());
+        }
+        return Ok(list);
+    }
+    Ok(parse_requirements(task))
+}
+
+fn mcts_settings(args: &SolveArgs) -> Result<MctsSettings> {
+    for (name, value) in [
+        ("--c0", args.c0),
+        ("--base", args.base),
+        ("--gamma", args.gamma),
+    ] {
+        if !(value.is_finite() && value > 0.0) {
+            bail!("{name} must be a positive number, got {value}");
+        }
+    }
+    if args.width == 0 || args.rollouts == 0 || args.max_think == 0 {
+        bail!("--width, --rollouts and --max-think must be at least 1");
+    }
+    Ok(MctsSettings {
+        rollouts: args.rollouts,
+        width: args.width,
+        c0: args.c0,
+        base: args.base,
+        gamma: args.gamma,
+        max_think: args.max_think,
+        rethink: match args.rethink {
+            Rethink::Last => RethinkMode::Last,
+            Rethink::Any => RethinkMode::Any,
+            Rethink::Off => RethinkMode::Off,
+        },
+        stop_on_pass: !args.keep_searching,
+        temperature: args.temperature,
+        ..MctsSettings::default()
+    })
 }
 
 pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Result<ExitCode> {
@@ -282,24 +587,57 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     if (public_tests.is_some() || hidden_tests.is_some()) && args.kind != Kind::Code {
         bail!("--tests, --asserts and --hidden-tests need --kind code");
     }
+    if args.reference.is_some() && args.kind != Kind::Math {
+        bail!("--reference needs --kind math");
+    }
+    if args.requirements.is_some() && args.kind != Kind::Design {
+        bail!("--requirements needs --kind design");
+    }
+    if args.strategy == Strategy::RethinkMcts && (args.kind != Kind::Code || public_tests.is_none())
+    {
+        bail!("--strategy rethink-mcts searches code against public tests: it needs --kind code and --tests or --asserts");
+    }
+    if args.n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let requirements = if args.kind == Kind::Design {
+        let list = read_requirements(&args, &task)?;
+        if list.is_empty() && !args.quiet {
+            eprintln!("note: the brief lists no requirements (a \"Requirements:\" heading with a bulleted list, or --requirements FILE); the critic alone judges the design");
+        }
+        list
+    } else {
+        Vec::new()
+    };
+    let mcts = if args.strategy == Strategy::RethinkMcts {
+        Some(mcts_settings(&args)?)
+    } else {
+        None
+    };
     let (model, _) = crate::models::build(global, config)?;
     let templates = crate::models::templates(global)?;
-    let Strategy::SelfRefine = args.strategy;
     let meta = RunMeta {
-        strategy: "self-refine".into(),
+        strategy: args.strategy.name().into(),
         temperature: args.temperature,
         max_tokens: args.max_tokens,
         model: model.descriptor().to_string(),
+        n: args.n,
+        sample_temperature: args.sample_temperature,
+        memory: args.memory,
     };
-    let harness = harness();
-    let graph = self_refine_graph(RefineConfig {
-        actor: model.clone(),
-        critic: model,
-        templates,
-        temperature: meta.temperature,
-        max_tokens: meta.max_tokens,
-        harness: Some(harness.clone()),
-    })?;
+    let sandbox = sandbox();
+    let harness = Arc::new(Harness::new(sandbox.clone()));
+    let search = build_search(
+        &meta,
+        RefineConfig {
+            actor: model.clone(),
+            critic: model,
+            templates,
+            temperature: meta.temperature,
+            max_tokens: meta.max_tokens,
+            harness: Some(harness.clone()),
+        },
+    )?;
     let mut budget = Budget::unlimited();
     budget.max_model_calls = args.max_calls;
     if let Some(s) = args.max_seconds {
@@ -317,11 +655,6 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
             log.display()
         );
     }
-    let kind = match args.kind {
-        Kind::Text => TaskKind::Text,
-        Kind::Math => TaskKind::Math,
-        Kind::Code => TaskKind::Code,
-    };
     let (events, printer) = spawn_printer(args.quiet || args.json);
     let options = RunOptions::default()
         .with_run_id(run_id)
@@ -329,18 +662,39 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
         .with_budget(budget)
         .with_events(events)
         .with_meta(serde_json::to_value(&meta)?);
-    let mut state = RefineState::new(task, kind, args.max_rounds);
-    if let Some(tests) = public_tests {
-        state = state.with_public_tests(tests);
-    }
-    let outcome = graph.run(state, options).await?;
-    let _ = printer.await;
-    // Only now, with the search over, do the hidden tests run.
-    let hidden = match &hidden_tests {
-        Some(suite) => Some(score_hidden(&harness, &outcome, suite).await?),
-        None => None,
+    let view = match search {
+        Search::Linear(graph) => {
+            let mut state = RefineState::new(task, task_kind(args.kind), args.max_rounds)
+                .with_requirements(requirements);
+            if let Some(tests) = public_tests {
+                state = state.with_public_tests(tests);
+            }
+            linear_view(&meta.strategy, graph.run(state, options).await?)
+        }
+        Search::Mcts(graph) => {
+            let (Some(tests), Some(settings)) = (public_tests, mcts) else {
+                bail!("rethink-mcts needs public tests");
+            };
+            mcts_view(
+                graph
+                    .run(MctsState::new(task, tests, settings), options)
+                    .await?,
+            )
+        }
     };
-    Ok(report(&outcome, &log, args.json, hidden))
+    let _ = printer.await;
+    // Only now, with the search over, do the hidden tests and the reference
+    // come into play.
+    let mut scores = serde_json::json!({});
+    if let Some(suite) = &hidden_tests {
+        let (passed, total) = score_hidden(&harness, view.answer.as_deref(), suite).await?;
+        scores["hidden_tests"] = serde_json::json!({"passed": passed, "total": total});
+    }
+    if let Some(reference) = &args.reference {
+        scores["reference_check"] =
+            check_reference(&sandbox, view.answer.as_deref(), reference).await?;
+    }
+    Ok(report(&view, &log, args.json, &scores))
 }
 
 pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> Result<ExitCode> {
@@ -352,29 +706,28 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
             log.display()
         )
     })?;
-    if meta.strategy != "self-refine" {
-        bail!(
-            "run uses strategy {:?}, which this build cannot resume",
-            meta.strategy
-        );
-    }
     let (model, _) = crate::models::build(global, config)?;
     let now = model.descriptor().to_string();
     if now != meta.model {
         eprintln!("warning: the run used {}, resuming with {now}", meta.model);
     }
-    let graph = self_refine_graph(RefineConfig {
-        actor: model.clone(),
-        critic: model,
-        templates: crate::models::templates(global)?,
-        temperature: meta.temperature,
-        max_tokens: meta.max_tokens,
-        harness: Some(harness()),
-    })?;
+    let search = build_search(
+        &meta,
+        RefineConfig {
+            actor: model.clone(),
+            critic: model,
+            templates: crate::models::templates(global)?,
+            temperature: meta.temperature,
+            max_tokens: meta.max_tokens,
+            harness: Some(Arc::new(Harness::new(sandbox()))),
+        },
+    )?;
     let (events, printer) = spawn_printer(args.quiet || args.json);
-    let outcome = graph
-        .resume(&log, RunOptions::default().with_events(events))
-        .await?;
+    let options = RunOptions::default().with_events(events);
+    let view = match search {
+        Search::Linear(graph) => linear_view(&meta.strategy, graph.resume(&log, options).await?),
+        Search::Mcts(graph) => mcts_view(graph.resume(&log, options).await?),
+    };
     let _ = printer.await;
-    Ok(report(&outcome, &log, args.json, None))
+    Ok(report(&view, &log, args.json, &serde_json::json!({})))
 }

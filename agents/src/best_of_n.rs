@@ -58,9 +58,9 @@ pub fn majority_vote(final_answers: &[&str]) -> Option<Vec<usize>> {
         if answer.trim().is_empty() {
             continue;
         }
-        let home = groups.iter_mut().find(|g| {
-            answers_equal(final_answers[g[0]], answer) == Equivalence::Equal
-        });
+        let home = groups
+            .iter_mut()
+            .find(|g| answers_equal(final_answers[g[0]], answer) == Equivalence::Equal);
         match home {
             Some(group) => group.push(i),
             None => groups.push(vec![i]),
@@ -116,7 +116,10 @@ pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize>
 /// assert_eq!(out.state.best().unwrap().final_answer.as_deref(), Some("7"));
 /// # });
 /// ```
-pub fn best_of_n_graph(cfg: RefineConfig, settings: BestOfN) -> Result<Graph<RefineState>, GraphError> {
+pub fn best_of_n_graph(
+    cfg: RefineConfig,
+    settings: BestOfN,
+) -> Result<Graph<RefineState>, GraphError> {
     let n = settings.n.max(1);
     let mut sample_cfg = cfg.clone();
     sample_cfg.temperature = settings.temperature;
@@ -231,7 +234,9 @@ async fn select_text(
             best = Some((score, i));
         }
     }
-    Ok(best.map(|(_, i)| i).or(if s.attempts.is_empty() { None } else { Some(0) }))
+    Ok(best
+        .map(|(_, i)| i)
+        .or(if s.attempts.is_empty() { None } else { Some(0) }))
 }
 
 #[cfg(test)]

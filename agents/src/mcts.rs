@@ -220,10 +220,21 @@ pub struct MctsState {
 /// assert!((var_p_uct(0.5, 0.5, 1, 10, 4.0, 10.0) - expected).abs() < 1e-12);
 /// assert_eq!(var_p_uct(0.3, 0.9, 0, 1, 4.0, 10.0), 0.3);
 /// ```
-pub fn var_p_uct(q: f64, prior: f64, child_visits: u32, parent_visits: u32, c0: f64, base: f64) -> f64 {
+pub fn var_p_uct(
+    q: f64,
+    prior: f64,
+    child_visits: u32,
+    parent_visits: u32,
+    c0: f64,
+    base: f64,
+) -> f64 {
     let n = f64::from(parent_visits);
     let c = ((n + base + 1.0) / base).ln() + c0;
-    let explore = if parent_visits <= 1 { 0.0 } else { n.ln().sqrt() };
+    let explore = if parent_visits <= 1 {
+        0.0
+    } else {
+        n.ln().sqrt()
+    };
     q + c * prior * explore / (1.0 + f64::from(child_visits))
 }
 
@@ -279,7 +290,14 @@ impl MctsState {
         let mut best: Option<(f64, f64, usize)> = None;
         for &c in &node.children {
             let chance = &self.chances[c];
-            let score = var_p_uct(chance.q(), chance.prior, chance.visits, node.visits, s.c0, s.base);
+            let score = var_p_uct(
+                chance.q(),
+                chance.prior,
+                chance.visits,
+                node.visits,
+                s.c0,
+                s.base,
+            );
             let better = match best {
                 None => true,
                 Some((bs, bp, _)) => score > bs || (score == bs && chance.prior > bp),
@@ -296,7 +314,11 @@ impl MctsState {
         let total: f64 = thoughts.iter().map(|(_, p)| p.max(0.0)).sum();
         let count = thoughts.len().max(1) as f64;
         for (thought, prior) in thoughts {
-            let prior = if total > 0.0 { prior.max(0.0) / total } else { 1.0 / count };
+            let prior = if total > 0.0 {
+                prior.max(0.0) / total
+            } else {
+                1.0 / count
+            };
             let child = self.decisions.len();
             let c = self.chances.len();
             self.decisions.push(DecisionNode {
@@ -348,7 +370,12 @@ impl MctsState {
         while let Some(d) = stack.pop() {
             self.decisions[d].program = None;
             self.decisions[d].feedback = None;
-            stack.extend(self.decisions[d].children.iter().map(|&c| self.chances[c].child));
+            stack.extend(
+                self.decisions[d]
+                    .children
+                    .iter()
+                    .map(|&c| self.chances[c].child),
+            );
         }
         self.rethinks += 1;
     }
@@ -402,11 +429,15 @@ pub fn parse_thoughts(reply: &str, width: usize) -> (Vec<(String, f64)>, bool) {
         .lines()
         .map(|l| {
             l.trim()
-                .trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '.' | ')' | '-' | '*' | '•'))
+                .trim_start_matches(|c: char| {
+                    c.is_ascii_digit() || matches!(c, '.' | ')' | '-' | '*' | '•')
+                })
                 .trim()
                 .to_string()
         })
-        .filter(|l| l.len() > 3 && !l.starts_with("```") && !l.starts_with('{') && !l.starts_with('}'))
+        .filter(|l| {
+            l.len() > 3 && !l.starts_with("```") && !l.starts_with('{') && !l.starts_with('}')
+        })
         .take(width)
         .map(|l| (l, 1.0))
         .collect();
@@ -457,7 +488,10 @@ fn json_thoughts(reply: &str) -> Option<Vec<(String, f64)>> {
                     .get("reasonableness")
                     .or_else(|| o.get("prior"))
                     .or_else(|| o.get("score"))
-                    .and_then(|p| p.as_f64().or_else(|| p.as_str().and_then(|s| s.trim().parse().ok())))
+                    .and_then(|p| {
+                        p.as_f64()
+                            .or_else(|| p.as_str().and_then(|s| s.trim().parse().ok()))
+                    })
                     .filter(|p| p.is_finite() && *p >= 0.0)
                     .unwrap_or(1.0);
                 Some((text, prior))
@@ -554,16 +588,29 @@ impl From<hone_core::templates::TemplateError> for Stop {
     }
 }
 
-async fn ask(ctx: &NodeContext, cfg: &RefineConfig, temperature: f32, prompt: String) -> Result<String, Stop> {
+async fn ask(
+    ctx: &NodeContext,
+    cfg: &RefineConfig,
+    temperature: f32,
+    prompt: String,
+) -> Result<String, Stop> {
     let request = ChatRequest::new(vec![Message::user(prompt)])
         .with_temperature(temperature)
         .with_max_tokens(cfg.max_tokens);
-    let response = ctx.chat(&*cfg.actor, &request).await.map_err(NodeError::from)?;
+    let response = ctx
+        .chat(&*cfg.actor, &request)
+        .await
+        .map_err(NodeError::from)?;
     Ok(response.first_text().trim().to_string())
 }
 
 /// Expands decision node `d` with `width` thoughts.
-async fn expand(s: &mut MctsState, d: usize, ctx: &NodeContext, cfg: &RefineConfig) -> Result<(), Stop> {
+async fn expand(
+    s: &mut MctsState,
+    d: usize,
+    ctx: &NodeContext,
+    cfg: &RefineConfig,
+) -> Result<(), Stop> {
     let prompt = cfg.templates.render(
         "mcts_expand.j2",
         serde_json::json!({
@@ -692,7 +739,12 @@ async fn evaluate(
 
 /// Rewrites a thought on the path of failed state `d` from its feedback;
 /// returns whether a thought was replaced.
-async fn rethink(s: &mut MctsState, d: usize, ctx: &NodeContext, cfg: &RefineConfig) -> Result<bool, Stop> {
+async fn rethink(
+    s: &mut MctsState,
+    d: usize,
+    ctx: &NodeContext,
+    cfg: &RefineConfig,
+) -> Result<bool, Stop> {
     let path = s.path(d);
     let (Some(&last), Some(program)) = (path.last(), s.decisions[d].program) else {
         return Ok(false);
@@ -723,7 +775,10 @@ async fn rethink(s: &mut MctsState, d: usize, ctx: &NodeContext, cfg: &RefineCon
         }
         _ => last,
     };
-    let position = path.iter().position(|&c| c == target).unwrap_or(path.len() - 1);
+    let position = path
+        .iter()
+        .position(|&c| c == target)
+        .unwrap_or(path.len() - 1);
     ctx.emit(
         "rethink",
         serde_json::json!({
@@ -916,7 +971,11 @@ mod tests {
         // Q is the max of the returns, not the mean.
         assert_eq!(s.chances[0].q(), 0.3);
         let leaf = s.chances[2].child;
-        assert_eq!(s.select_child(leaf), None, "an unexpanded state has no child");
+        assert_eq!(
+            s.select_child(leaf),
+            None,
+            "an unexpanded state has no child"
+        );
     }
 
     #[test]
@@ -933,7 +992,11 @@ mod tests {
         assert!(s.chances[1].returns.is_empty());
         assert_eq!((s.chances[0].visits, s.chances[2].visits), (1, 1));
         assert_eq!(
-            (s.decisions[0].visits, s.decisions[a_state].visits, s.decisions[leaf].visits),
+            (
+                s.decisions[0].visits,
+                s.decisions[a_state].visits,
+                s.decisions[leaf].visits
+            ),
             (1, 1, 1)
         );
         s.backpropagate(a_state, 1.0);
@@ -979,8 +1042,17 @@ mod tests {
             rollout,
             rethought: false,
         };
-        s.programs = vec![program(3, 0.75, 1), program(4, 0.82, 2), program(4, 0.9, 3), program(4, 0.9, 4)];
-        assert_eq!(s.best_program().unwrap().rollout, 3, "highest value, earliest among equals");
+        s.programs = vec![
+            program(3, 0.75, 1),
+            program(4, 0.82, 2),
+            program(4, 0.9, 3),
+            program(4, 0.9, 4),
+        ];
+        assert_eq!(
+            s.best_program().unwrap().rollout,
+            3,
+            "highest value, earliest among equals"
+        );
         s.programs = vec![program(2, 0.5, 1), program(1, 0.25, 2)];
         assert_eq!(s.best_program().unwrap().rollout, 1);
         assert!(!s.solved());
@@ -999,8 +1071,14 @@ mod tests {
         assert_eq!(parse_self_eval("SCORE: 11"), None);
         assert_eq!(parse_self_eval("Score: 10"), Some(1.0));
         assert_eq!(parse_self_eval("I rate it 3 out of 10\nfine"), Some(0.3));
-        assert_eq!(parse_rethink("{\"index\": 2, \"thought\": \"t\"}"), (Some(2), Some("t".into())));
-        assert_eq!(parse_rethink("Just sort it."), (None, Some("Just sort it.".into())));
+        assert_eq!(
+            parse_rethink("{\"index\": 2, \"thought\": \"t\"}"),
+            (Some(2), Some("t".into()))
+        );
+        assert_eq!(
+            parse_rethink("Just sort it."),
+            (None, Some("Just sort it.".into()))
+        );
         assert_eq!(parse_rethink("  "), (None, None));
     }
 }

@@ -134,7 +134,10 @@ impl Attempt {
     }
 
     fn score(&self) -> (bool, u64) {
-        (self.verified(), (self.check_fraction() * 1_000_000.0) as u64)
+        (
+            self.verified(),
+            (self.check_fraction() * 1_000_000.0) as u64,
+        )
     }
 
     /// The verifier's evidence as text for critics and refiners (test
@@ -147,9 +150,9 @@ impl Attempt {
             return Some(c.feedback());
         }
         match self.final_answer.as_deref() {
-            Some("") => Some(
-                "No final answer was found: end with a line `FINAL ANSWER: <answer>`.".into(),
-            ),
+            Some("") => {
+                Some("No final answer was found: end with a line `FINAL ANSWER: <answer>`.".into())
+            }
             Some(answer) => Some(format!("Extracted final answer: {answer}")),
             None => None,
         }
@@ -388,9 +391,7 @@ pub(crate) fn verified_by_check(s: &RefineState) -> bool {
 
 /// The `verify` node: runs the task's verifier on the latest attempt (see
 /// [`crate::verify`]). Text tasks and code without tests pass through.
-pub(crate) fn verify_node(
-    cfg: RefineConfig,
-) -> impl hone_core::graph::Node<RefineState> + 'static {
+pub(crate) fn verify_node(cfg: RefineConfig) -> impl hone_core::graph::Node<RefineState> + 'static {
     node_fn(move |mut s: RefineState, ctx: NodeContext| {
         let cfg = cfg.clone();
         async move {

@@ -191,7 +191,11 @@ mod tests {
             .unwrap();
         assert!(out.stop.is_finished());
         assert_eq!(out.state.attempts.len(), 4, "four trials");
-        assert_eq!(out.state.reflections.len(), 3, "no reflection after the last trial");
+        assert_eq!(
+            out.state.reflections.len(),
+            3,
+            "no reflection after the last trial"
+        );
         // The memory is episodic: every trial after the first sees lessons, but
         // only the newest two.
         let actor_prompts: Vec<String> = model
@@ -203,7 +207,10 @@ mod tests {
         assert_eq!(actor_prompts.len(), 3);
         let last = actor_prompts.last().unwrap();
         assert!(last.contains("- lesson 1") && last.contains("- lesson 2"));
-        assert!(!last.contains("- lesson 0"), "oldest lesson dropped from view");
+        assert!(
+            !last.contains("- lesson 0"),
+            "oldest lesson dropped from view"
+        );
         assert_eq!(out.state.reflections[0], "lesson 0");
     }
 

@@ -21,7 +21,9 @@ use hone_core::graph::{NodeContext, NodeError};
 use hone_core::ModelError;
 use serde::{Deserialize, Serialize};
 
-use crate::refine::{complete, extract_code, Attempt, RefineConfig, RefineState, TaskKind, TestOutcome};
+use crate::refine::{
+    complete, extract_code, Attempt, RefineConfig, RefineState, TaskKind, TestOutcome,
+};
 
 /// One requirement's verdict in a design checklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

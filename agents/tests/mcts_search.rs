@@ -33,7 +33,10 @@ fn is_rethink(r: &ChatRequest) -> bool {
 fn public_tests() -> TestSuite {
     TestSuite::Asserts {
         setup: String::new(),
-        asserts: vec!["assert add(1, 2) == 3".into(), "assert add(0, 0) == 0".into()],
+        asserts: vec![
+            "assert add(1, 2) == 3".into(),
+            "assert add(0, 0) == 0".into(),
+        ],
     }
 }
 
@@ -44,7 +47,9 @@ fn cfg(model: Arc<ScriptedModel>) -> RefineConfig {
         templates: Arc::new(Templates::embedded()),
         temperature: 0.0,
         max_tokens: 256,
-        harness: Some(Arc::new(Harness::new(Sandbox::new(SandboxConfig::default())))),
+        harness: Some(Arc::new(Harness::new(Sandbox::new(
+            SandboxConfig::default(),
+        )))),
     }
 }
 
@@ -82,10 +87,16 @@ async fn rethink_replaces_the_failing_thought_in_place_and_the_new_code_is_evalu
     // is at depth 2 along the higher-prior thought.
     assert_eq!(s.programs.len(), 2);
     let (failed, fixed) = (&s.programs[0], &s.programs[1]);
-    assert_eq!(failed.thoughts, vec!["Subtract b from a.", "Subtract b from a."]);
+    assert_eq!(
+        failed.thoughts,
+        vec!["Subtract b from a.", "Subtract b from a."]
+    );
     assert!(!failed.tests.all_passed() && !failed.rethought);
     assert!(fixed.rethought && fixed.tests.all_passed());
-    assert_eq!(fixed.thoughts, vec!["Subtract b from a.", "Return a + b instead."]);
+    assert_eq!(
+        fixed.thoughts,
+        vec!["Subtract b from a.", "Return a + b instead."]
+    );
     assert_eq!(failed.state, fixed.state, "same tree position");
     let leaf = fixed.state;
     let c = s.decisions[leaf].parent.unwrap();
@@ -96,10 +107,16 @@ async fn rethink_replaces_the_failing_thought_in_place_and_the_new_code_is_evalu
     // Blend only because all public tests pass: 0.8 * 1 + 0.2 * 0.9.
     assert_eq!(fixed.self_eval, Some(0.9));
     assert!((fixed.value - 0.98).abs() < 1e-9);
-    assert_eq!(failed.self_eval, None, "no self-evaluation for failing code");
+    assert_eq!(
+        failed.self_eval, None,
+        "no self-evaluation for failing code"
+    );
     // Backpropagation: the rethought value, discounted once per level.
     assert!((s.chances[c].returns[0] - 0.98).abs() < 1e-9);
-    let root_child = s.decisions[leaf].parent.map(|c| s.chances[c].parent).unwrap();
+    let root_child = s.decisions[leaf]
+        .parent
+        .map(|c| s.chances[c].parent)
+        .unwrap();
     let top = s.decisions[root_child].parent.unwrap();
     assert!((s.chances[top].returns[0] - 0.98 * 0.9).abs() < 1e-9);
     assert_eq!(s.best_program().unwrap().answer, FIXED);
@@ -126,7 +143,13 @@ async fn rethink_any_rewrites_the_thought_the_model_names() {
                 assert!(prompt(r).contains("first thought in the plan that is wrong"));
                 r#"{"index": 1, "thought": "Return a + b."}"#
             })
-            .with_rule(is_code, |r| if prompt(r).contains("1. Return a + b") { FIXED } else { BUGGY }),
+            .with_rule(is_code, |r| {
+                if prompt(r).contains("1. Return a + b") {
+                    FIXED
+                } else {
+                    BUGGY
+                }
+            }),
     );
     let settings = MctsSettings {
         rethink: RethinkMode::Any,
@@ -134,7 +157,10 @@ async fn rethink_any_rewrites_the_thought_the_model_names() {
     };
     let out = rethink_mcts_graph(cfg(model))
         .unwrap()
-        .run(MctsState::new("Write add(a, b).", public_tests(), settings), RunOptions::default())
+        .run(
+            MctsState::new("Write add(a, b).", public_tests(), settings),
+            RunOptions::default(),
+        )
         .await
         .unwrap();
     let s = &out.state;
@@ -142,7 +168,10 @@ async fn rethink_any_rewrites_the_thought_the_model_names() {
     let fixed = s.programs.last().unwrap();
     assert_eq!(fixed.thoughts, vec!["Return a + b.", "Subtract b from a."]);
     let first = s.decisions[0].children[0];
-    assert_eq!((s.chances[first].prior, s.chances[first].rethinks), (1.0, 1));
+    assert_eq!(
+        (s.chances[first].prior, s.chances[first].rethinks),
+        (1.0, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,7 +187,13 @@ async fn a_failed_state_is_expanded_with_its_error_and_malformed_thoughts_fall_b
                 }
             })
             .with_rule(is_self_eval, |_| "no number here")
-            .with_rule(is_code, |r| if prompt(r).contains("Use + not -") { FIXED } else { BUGGY }),
+            .with_rule(is_code, |r| {
+                if prompt(r).contains("Use + not -") {
+                    FIXED
+                } else {
+                    BUGGY
+                }
+            }),
     );
     let settings = MctsSettings {
         rethink: RethinkMode::Off,
@@ -167,21 +202,34 @@ async fn a_failed_state_is_expanded_with_its_error_and_malformed_thoughts_fall_b
     };
     let out = rethink_mcts_graph(cfg(model.clone()))
         .unwrap()
-        .run(MctsState::new("Write add(a, b).", public_tests(), settings), RunOptions::default())
+        .run(
+            MctsState::new("Write add(a, b).", public_tests(), settings),
+            RunOptions::default(),
+        )
         .await
         .unwrap();
     let s = &out.state;
     assert!(out.stop.is_finished(), "{:?}", out.stop);
     assert!(s.solved());
     assert_eq!(s.rollouts, 2);
-    assert_eq!(s.chances[0].thought, "I think we should subtract.", "fallback thought");
+    assert_eq!(
+        s.chances[0].thought, "I think we should subtract.",
+        "fallback thought"
+    );
     // Malformed: the thought reply and the self-evaluation with no score
     // (neutral 0.5 fallback).
     assert_eq!(s.malformed, 2);
     let best = s.best_program().unwrap();
     assert!((best.value - (0.8 + 0.2 * 0.5)).abs() < 1e-9);
-    assert_eq!(best.thoughts, vec!["I think we should subtract.", "Use + not -."]);
-    assert_eq!(model.requests().iter().filter(|r| is_rethink(r)).count(), 0, "rethink off");
+    assert_eq!(
+        best.thoughts,
+        vec!["I think we should subtract.", "Use + not -."]
+    );
+    assert_eq!(
+        model.requests().iter().filter(|r| is_rethink(r)).count(),
+        0,
+        "rethink off"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,6 +15,7 @@
 
 pub mod answer;
 mod harness;
+pub mod math_check;
 
 pub use harness::{
     normalize_output, Harness, HarnessError, IoCase, TestReport, TestResult, TestStatus, TestSuite,
