@@ -40,6 +40,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import tokenize
 import zipfile
 from pathlib import Path
@@ -330,8 +331,12 @@ def read_result(path):
     stop = data.get("stop")
     if isinstance(stop, dict):
         reason = str(stop.get("reason", "?"))
-        if "exhausted" in stop:
-            reason += f" ({stop['exhausted']})"
+        exhausted = stop.get("exhausted")
+        if isinstance(exhausted, dict):
+            reason += f" ({exhausted.get('kind')} {exhausted.get('used')}/{exhausted.get('limit')})"
+        if reason == "finished" and data.get("budget_stop"):
+            # RethinkMCTS ends a cut rollout itself and keeps its tree.
+            reason = "budget (inside a rollout)"
     else:
         reason = "?" if stop is None else str(stop)
     return passed, calls, elapsed, reason
@@ -367,6 +372,23 @@ def report(args):
     for files in found.values():
         expected |= set(files)
     print(f"# HumanEval results in {root}\n")
+    print("| strategy | problems | pass@1 (hidden tests) | model calls | mean calls | wall time |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for strategy in strategies:
+        rows = []
+        for path in found[strategy.name].values():
+            try:
+                rows.append(read_result(path))
+            except ValueError:
+                continue
+        n = len(rows)
+        ok = sum(r[0] for r in rows)
+        n_calls = sum(r[1] for r in rows)
+        ms = sum(r[2] for r in rows)
+        rate = f"{ok / n:.1%} ({ok}/{n})" if n else "n/a"
+        mean = f"{n_calls / n:.1f}" if n else "n/a"
+        print(f"| {strategy.name} | {n} | {rate} | {n_calls} | {mean} | {format_duration(ms)} |")
+    print()
     for strategy in strategies:
         files = found[strategy.name]
         passed = calls = elapsed = 0
@@ -403,6 +425,96 @@ def report(args):
                 print(f"- {line}")
             print()
 
+# --- run -----------------------------------------------------------------------
+
+STRATEGY_ARGS = {
+    # Each strategy may spend the same call budget (--max-calls); these only
+    # make sure the budget, not a round limit, is what stops it.
+    "single-shot": [],
+    "self-refine": ["--max-rounds", "64"],
+    "reflexion": ["--max-rounds", "64"],
+    "best-of-n": ["--n", "{calls}"],
+    "rethink-mcts": [],
+}
+
+
+def result_problem(path):
+    """Why `path` is not a usable result, or None when it is."""
+    try:
+        read_result(path)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def run(args):
+    tasks = Path(args.tasks)
+    results = Path(args.results)
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    for s in strategies:
+        if s not in STRATEGY_ARGS:
+            fail(f"--strategies: unknown strategy {s!r} (known: {', '.join(STRATEGY_ARGS)})")
+    indices = sorted(
+        (d.name for d in tasks.iterdir() if d.is_dir() and (d / "task.md").is_file()),
+        key=sort_key,
+    ) if tasks.is_dir() else []
+    if not indices:
+        fail(f"{tasks}: no prepared tasks (run `prepare --out {tasks}` first)")
+    hone = args.hone.split()
+    for strategy in strategies:
+        out_dir = results / strategy
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for index in indices:
+            target = out_dir / f"{index}.json"
+            if target.is_file() and result_problem(target) is None:
+                print(f"{strategy:>13} #{index}: done earlier, kept ({target})", flush=True)
+                continue
+            task = tasks / index
+            entry_point = (task / "entry_point.txt").read_text().strip()
+            command = hone + [
+                "--no-cache",
+                "--runs-dir", str(results / ".runs"),
+                "solve", "--kind", "code",
+                "--file", str(task / "task.md"),
+                "--hidden-tests", str(task / "hidden.py"),
+                "--entry-point", entry_point,
+                "--strategy", strategy,
+                "--max-calls", str(args.max_calls),
+                "--json", "--quiet",
+            ]
+            if (task / "public.txt").read_text().strip():
+                command += ["--asserts", str(task / "public.txt")]
+            elif strategy == "rethink-mcts":
+                print(f"{strategy:>13} #{index}: skipped, no public tests", flush=True)
+                continue
+            command += [a.format(calls=args.max_calls) for a in STRATEGY_ARGS[strategy]]
+            started = time.monotonic()
+            done = subprocess.run(command, capture_output=True, text=True)
+            seconds = time.monotonic() - started
+            if done.returncode not in (0, 1) or not done.stdout.strip():
+                (out_dir / f"{index}.stderr").write_text(done.stderr)
+                print(
+                    f"{strategy:>13} #{index}: hone failed (exit {done.returncode}); "
+                    f"stderr in {out_dir / f'{index}.stderr'}",
+                    flush=True,
+                )
+                continue
+            tmp = target.with_suffix(".json.tmp")
+            tmp.write_text(done.stdout)
+            tmp.replace(target)
+            problem = result_problem(target)
+            if problem is not None:
+                print(f"{strategy:>13} #{index}: unreadable result: {problem}", flush=True)
+                continue
+            value = json.loads(target.read_text(encoding="utf-8"))
+            hidden = value.get("hidden_tests") or {}
+            calls = value["usage"]["total"]["calls"]
+            print(
+                f"{strategy:>13} #{index}: hidden {hidden.get('passed')}/{hidden.get('total')}, "
+                f"{calls} calls, {seconds:.1f}s",
+                flush=True,
+            )
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -416,6 +528,17 @@ def main():
     r.add_argument("results", help="directory of <strategy>/<index>.json files")
     r.add_argument("--tasks", help="prepared task directory: its tasks are expected for every strategy")
     r.set_defaults(run=report)
+    x = sub.add_parser("run", help="run `hone solve` on prepared tasks with several strategies")
+    x.add_argument("--tasks", required=True, help="prepared task directory")
+    x.add_argument("--results", required=True, help="where <strategy>/<index>.json results go")
+    x.add_argument(
+        "--strategies",
+        default=",".join(STRATEGY_ARGS),
+        help="comma-separated strategies (default: all)",
+    )
+    x.add_argument("--max-calls", type=int, default=8, help="model-call budget per problem")
+    x.add_argument("--hone", default="hone", help="the hone command, e.g. target/release/hone")
+    x.set_defaults(run=run)
     args = parser.parse_args()
     args.run(args)
 

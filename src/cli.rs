@@ -63,6 +63,9 @@ pub enum Command {
     Solve(Box<SolveArgs>),
     /// Continue an interrupted run from its log, exactly where it stopped.
     Resume(ResumeArgs),
+    /// Grade one answer on a 1-5 rubric, or compare two answers with a
+    /// judge asked in both orders.
+    Judge(JudgeArgs),
     /// Render a run log.
     Show(ShowArgs),
     /// List recorded runs.
@@ -252,6 +255,26 @@ pub struct SolveArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct JudgeArgs {
+    /// File with the task the answers respond to.
+    #[arg(long, value_name = "FILE")]
+    pub task: PathBuf,
+    /// File with the answer to grade (answer A when comparing).
+    pub answer: PathBuf,
+    /// File with a second answer (B): compare A and B instead of grading.
+    pub other: Option<PathBuf>,
+    /// File with a reference answer that deserves the top score (grading only).
+    #[arg(long, value_name = "FILE", conflicts_with = "other")]
+    pub reference: Option<PathBuf>,
+    /// Most generated tokens per model call.
+    #[arg(long, default_value_t = 768)]
+    pub max_tokens: u32,
+    /// Print the judgement as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ResumeArgs {
     /// Run id (or path of a run log).
     pub run: String,
@@ -299,6 +322,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Models(args) => crate::models::run(&cli.global, &config, &args).await,
         Command::Solve(args) => crate::solve::solve(&cli.global, &config, *args).await,
         Command::Resume(args) => crate::solve::resume(&cli.global, &config, args).await,
+        Command::Judge(args) => crate::judge::judge(&cli.global, &config, &args).await,
         Command::Show(args) => crate::runs::show(&cli.global, &config, &args),
         Command::Runs => crate::runs::list(&cli.global, &config),
         #[cfg(feature = "local")]

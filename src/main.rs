@@ -1,6 +1,7 @@
 //! `hone`: critique-and-refine agents from the command line.
 
 mod cli;
+mod judge;
 #[cfg(feature = "local")]
 mod local;
 mod models;

@@ -50,25 +50,47 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
                 ..
             } => {
                 let calls: u64 = usage.values().map(|u| u.calls).sum();
-                let detail = output
-                    .get("attempts")
-                    .and_then(|a| a.as_array())
-                    .and_then(|a| a.last())
-                    .map(|a| match node.as_str() {
-                        "critic" => format!(
-                            "verdict {}: {}",
-                            a["verdict"].as_str().unwrap_or("?"),
-                            short(a["critique"].as_str().unwrap_or_default(), 100)
-                        ),
-                        "verify" => match a.get("tests") {
-                            Some(t) if !t.is_null() => {
-                                format!("public tests {}/{} passed", t["passed"], t["total"])
-                            }
-                            _ => "no tests to run".to_string(),
-                        },
-                        _ => short(a["answer"].as_str().unwrap_or_default(), 100),
-                    })
-                    .unwrap_or_default();
+                let detail = if let Some(programs) =
+                    output.get("programs").and_then(|p| p.as_array())
+                {
+                    let latest = programs
+                        .last()
+                        .map(|p| {
+                            format!(
+                                ", latest {}/{} public tests (value {:.3})",
+                                p["tests"]["passed"],
+                                p["tests"]["total"],
+                                p["value"].as_f64().unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_default();
+                    format!(
+                        "rollout {}: {} states, {} programs{latest}",
+                        output["rollouts"],
+                        output["decisions"].as_array().map_or(0, Vec::len),
+                        programs.len()
+                    )
+                } else {
+                    output
+                        .get("attempts")
+                        .and_then(|a| a.as_array())
+                        .and_then(|a| a.last())
+                        .map(|a| match node.as_str() {
+                            "critic" => format!(
+                                "verdict {}: {}",
+                                a["verdict"].as_str().unwrap_or("?"),
+                                short(a["critique"].as_str().unwrap_or_default(), 100)
+                            ),
+                            "verify" => match a.get("tests") {
+                                Some(t) if !t.is_null() => {
+                                    format!("public tests {}/{} passed", t["passed"], t["total"])
+                                }
+                                _ => "no tests to run".to_string(),
+                            },
+                            _ => short(a["answer"].as_str().unwrap_or_default(), 100),
+                        })
+                        .unwrap_or_default()
+                };
                 println!("[{step:>3}] {node:<10} {calls} call(s)  {detail}");
                 last_state = Some(output.clone());
             }
@@ -100,7 +122,15 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
         "usage: {} model calls, {} input / {} output tokens",
         totals.0, totals.1, totals.2
     );
-    if let Some(answer) = last_state.as_ref().and_then(|s| {
+    if let Some(best) = last_state.as_ref().and_then(best_program) {
+        println!(
+            "\nbest program ({}/{} public tests, value {:.3}):\n{}",
+            best["tests"]["passed"],
+            best["tests"]["total"],
+            best["value"].as_f64().unwrap_or_default(),
+            best["answer"].as_str().unwrap_or_default()
+        );
+    } else if let Some(answer) = last_state.as_ref().and_then(|s| {
         s.get("attempts")
             .and_then(|a| a.as_array())
             .and_then(|a| a.last())
@@ -109,6 +139,26 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
         println!("\nlatest answer:\n{answer}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The RethinkMCTS final pick from a logged state: the highest public-test
+/// pass fraction, then value, then the earliest.
+fn best_program(state: &serde_json::Value) -> Option<&serde_json::Value> {
+    let key = |p: &serde_json::Value| {
+        let passed = p["tests"]["passed"].as_f64().unwrap_or_default();
+        let total = p["tests"]["total"].as_f64().unwrap_or_default().max(1.0);
+        (passed / total, p["value"].as_f64().unwrap_or_default())
+    };
+    state
+        .get("programs")?
+        .as_array()?
+        .iter()
+        .rev()
+        .max_by(|a, b| {
+            key(a)
+                .partial_cmp(&key(b))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
 }
 
 pub fn list(global: &Global, config: &ConfigFile) -> Result<ExitCode> {

@@ -7,8 +7,8 @@
 //! cache). Selection:
 //!
 //! - **code / design**: verified first, then the higher verifier score
-//!   (public-test pass fraction, requirements met); ties go to the earliest
-//!   sample.
+//!   (public-test pass fraction, requirements met), then code whose tests
+//!   ran at all; ties go to the earliest sample.
 //! - **math**: majority vote over the extracted final answers, grouped by
 //!   [`hone_tools::answer::answers_equal`]; ties go to the group whose first
 //!   member came first. Answers without a final answer do not vote.
@@ -89,8 +89,8 @@ pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize>
         .enumerate()
         .rev()
         .max_by(|(_, a), (_, b)| {
-            (a.verified(), a.check_fraction())
-                .partial_cmp(&(b.verified(), b.check_fraction()))
+            (a.verified(), a.check_fraction(), a.tests_ran())
+                .partial_cmp(&(b.verified(), b.check_fraction(), b.tests_ran()))
                 .unwrap_or(std::cmp::Ordering::Equal)
         })
         .map(|(i, _)| i)
@@ -261,6 +261,48 @@ mod tests {
         let attempts = vec![tested(2, 3), tested(3, 3), tested(3, 3)];
         assert_eq!(select_by_verifier(TaskKind::Code, &attempts), Some(1));
         assert_eq!(select_by_verifier(TaskKind::Code, &[]), None);
+    }
+
+    #[tokio::test]
+    async fn a_budget_smaller_than_n_keeps_the_samples_drawn_and_still_selects() {
+        use hone_core::graph::RunOptions;
+        use hone_core::{Budget, ScriptedModel};
+        use std::sync::Arc;
+        let model = Arc::new(ScriptedModel::new().with_rule(
+            |_| true,
+            |r| format!("FINAL ANSWER: {}", r.sampling.seed.unwrap_or(0) % 2),
+        ));
+        let cfg = RefineConfig {
+            actor: model.clone(),
+            critic: model.clone(),
+            templates: Arc::new(hone_core::templates::Templates::embedded()),
+            temperature: 0.0,
+            max_tokens: 32,
+            harness: None,
+        };
+        let out = best_of_n_graph(
+            cfg,
+            BestOfN {
+                n: 5,
+                temperature: 0.7,
+            },
+        )
+        .unwrap()
+        .run(
+            RefineState::new("q", TaskKind::Math, 1),
+            RunOptions::default().with_budget(Budget::unlimited().with_model_calls(3)),
+        )
+        .await
+        .unwrap();
+        assert!(out.stop.is_finished(), "{:?}", out.stop);
+        assert_eq!(out.state.attempts.len(), 3, "three samples fit the budget");
+        assert!(out.state.selected.is_some());
+        let requests = model.requests();
+        assert!(requests.iter().all(|r| r.sampling.temperature == Some(0.7)));
+        let mut seeds: Vec<u64> = requests.iter().filter_map(|r| r.sampling.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        assert_eq!(seeds.len(), 3, "every sample has its own seed");
     }
 
     #[test]

@@ -30,7 +30,7 @@
 //! - **Backpropagation**: the leaf's return, discounted by `gamma` per level,
 //!   is appended to each chance node's returns on the path; visits increase.
 //! - **Final answer**: the program with the highest public-test value (pass
-//!   fraction, then blended value, then earliest).
+//!   fraction, then blended value, then code that ran, then earliest).
 //!
 //! Hidden tests never enter [`MctsState`]: the caller scores the final
 //! program after the search. Malformed model output (thought JSON that does
@@ -381,11 +381,13 @@ impl MctsState {
     }
 
     /// The final answer: the program with the highest public-test pass
-    /// fraction, then the highest value, then the earliest.
+    /// fraction, then the highest value, then one whose tests ran at all
+    /// (not a crash before the first test), then the earliest.
     pub fn best_program(&self) -> Option<&Program> {
         self.programs.iter().rev().max_by(|a, b| {
-            (a.pass_fraction(), a.value)
-                .partial_cmp(&(b.pass_fraction(), b.value))
+            let ran = |p: &Program| p.tests.total > 0;
+            (a.pass_fraction(), a.value, ran(a))
+                .partial_cmp(&(b.pass_fraction(), b.value, ran(b)))
                 .unwrap_or(std::cmp::Ordering::Equal)
         })
     }
@@ -1052,6 +1054,14 @@ mod tests {
             s.best_program().unwrap().rollout,
             3,
             "highest value, earliest among equals"
+        );
+        let mut crashed = program(0, 0.0, 5);
+        crashed.tests.total = 0;
+        s.programs = vec![crashed, program(0, 0.0, 6)];
+        assert_eq!(
+            s.best_program().unwrap().rollout,
+            6,
+            "code that ran beats a crash"
         );
         s.programs = vec![program(2, 0.5, 1), program(1, 0.25, 2)];
         assert_eq!(s.best_program().unwrap().rollout, 1);

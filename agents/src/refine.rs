@@ -133,10 +133,18 @@ impl Attempt {
         }
     }
 
-    fn score(&self) -> (bool, u64) {
+    /// False when the attempt's code failed before any public test ran (a
+    /// syntax error, a crash at import): among equal pass fractions, code
+    /// that runs ranks higher.
+    pub fn tests_ran(&self) -> bool {
+        self.tests.as_ref().is_none_or(|t| t.total > 0)
+    }
+
+    fn score(&self) -> (bool, u64, bool) {
         (
             self.verified(),
             (self.check_fraction() * 1_000_000.0) as u64,
+            self.tests_ran(),
         )
     }
 
@@ -153,6 +161,9 @@ impl Attempt {
             Some("") => {
                 Some("No final answer was found: end with a line `FINAL ANSWER: <answer>`.".into())
             }
+            Some(answer) if !has_final_answer_marker(&self.answer) => Some(format!(
+                "No final answer was found (no `FINAL ANSWER:` line or \\boxed{{}}); the last line was read as the answer: {answer}"
+            )),
             Some(answer) => Some(format!("Extracted final answer: {answer}")),
             None => None,
         }
@@ -224,8 +235,8 @@ impl RefineState {
 
     /// The best answer so far: the selected one when a selection step ran;
     /// otherwise verified beats unverified, then the higher verifier score
-    /// (public-test pass fraction, requirements met); among equals, the
-    /// latest.
+    /// (public-test pass fraction, requirements met), then code whose tests
+    /// ran at all; among equals, the latest.
     pub fn best(&self) -> Option<&Attempt> {
         self.best_index().map(|i| &self.attempts[i])
     }
@@ -241,6 +252,14 @@ impl RefineState {
             .max_by_key(|(i, a)| (a.score(), *i))
             .map(|(i, _)| i)
     }
+}
+
+/// Whether a math answer marks its final answer explicitly
+/// (`FINAL ANSWER:`, `\boxed{}` or `####`) rather than leaving it to the
+/// last line.
+fn has_final_answer_marker(answer: &str) -> bool {
+    let upper = answer.to_ascii_uppercase();
+    upper.contains("FINAL ANSWER") || answer.contains("\\boxed") || answer.contains("####")
 }
 
 /// The program in an answer: the last fenced code block, else the whole
@@ -574,6 +593,56 @@ mod tests {
         rejected.verdict = Some(Verdict::Incorrect);
         critic_only.attempts = vec![accepted, rejected];
         assert_eq!(critic_only.best().unwrap().answer, "ok");
+    }
+
+    #[test]
+    fn math_evidence_tells_the_critic_when_no_final_answer_was_found() {
+        rt().block_on(async {
+            let model = Arc::new(ScriptedModel::in_order([
+                "It is about four.",
+                "No final answer line.\nVERDICT: INCORRECT",
+                "2 + 2 = 4\nFINAL ANSWER: 4",
+                "VERDICT: CORRECT",
+            ]));
+            let out = self_refine_graph(cfg(model.clone()))
+                .unwrap()
+                .run(
+                    RefineState::new("2 + 2?", TaskKind::Math, 3),
+                    RunOptions::default(),
+                )
+                .await
+                .unwrap();
+            let attempts = &out.state.attempts;
+            assert_eq!(attempts[0].final_answer.as_deref(), Some("It is about four."));
+            assert_eq!(attempts[1].final_answer.as_deref(), Some("4"));
+            let critic_prompts: Vec<String> = model
+                .requests()
+                .iter()
+                .map(|r| r.messages[0].content.clone())
+                .filter(|p| p.contains("careful reviewer"))
+                .collect();
+            assert!(critic_prompts[0].contains("No final answer was found"));
+            assert!(critic_prompts[1].contains("Extracted final answer: 4"));
+            assert!(out.state.verified());
+        });
+    }
+
+    #[test]
+    fn single_shot_makes_one_call_and_verifies() {
+        rt().block_on(async {
+            let model = Arc::new(ScriptedModel::in_order(["only answer"]));
+            let out = single_shot_graph(cfg(model.clone()))
+                .unwrap()
+                .run(
+                    RefineState::new("t", TaskKind::Text, 5),
+                    RunOptions::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(out.state.attempts.len(), 1);
+            assert_eq!(model.requests().len(), 1);
+            assert_eq!(out.state.best().unwrap().answer, "only answer");
+        });
     }
 
     #[test]

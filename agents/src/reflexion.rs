@@ -70,9 +70,16 @@ pub fn reflexion_graph(cfg: RefineConfig, memory: usize) -> Result<Graph<RefineS
             node_fn(move |mut s: RefineState, ctx: NodeContext| {
                 let cfg = actor_cfg.clone();
                 async move {
+                    // The first trial is a plain attempt, exactly the
+                    // single-shot prompt; later ones carry the memory.
+                    let template = if s.attempts.is_empty() {
+                        "refine_actor.j2"
+                    } else {
+                        "reflexion_actor.j2"
+                    };
                     let prompt = cfg
                         .templates
-                        .render("reflexion_actor.j2", context_with_memory(&s, memory))?;
+                        .render(template, context_with_memory(&s, memory))?;
                     let answer = complete(&ctx, &*cfg.actor, prompt, &cfg, 0).await?;
                     ctx.emit(
                         "attempt",

@@ -289,6 +289,19 @@ pub fn answers_equal(a: &str, b: &str) -> Equivalence {
         if xs.len() != ys.len() {
             return Equivalence::NotEqual;
         }
+        // `(1, 2)` and `[1, 2]` are the same tuple or list, but an interval
+        // with a half-open end must match brackets exactly: `(0, 1]` is not
+        // `(0, 1)`.
+        let ends = |s: &str| {
+            let (first, last) = (s.chars().next()?, s.chars().last()?);
+            (matches!(first, '(' | '[') && matches!(last, ')' | ']')).then_some((first, last))
+        };
+        let half_open = |(first, last): (char, char)| (first == '(') != (last == ')');
+        if let (Some(x), Some(y)) = (ends(&na), ends(&nb)) {
+            if x != y && (half_open(x) || half_open(y)) {
+                return Equivalence::NotEqual;
+            }
+        }
         let mut all = Equivalence::Equal;
         for (x, y) in xs.iter().zip(&ys) {
             match answers_equal(x, y) {
@@ -320,6 +333,9 @@ mod tests {
     fn equivalence_table() {
         let table: &[(&str, &str, Equivalence)] = &[
             ("42", "42", Equal),
+            ("(0, 1]", "(0, 1)", NotEqual),
+            ("[0, 1)", "[0, 1)", Equal),
+            ("(0, \\pi]", "(0, \\pi)", NotEqual),
             ("42", "42.0", Equal),
             ("42", "43", NotEqual),
             ("-3", "-3.00", Equal),
