@@ -425,6 +425,30 @@ pub(crate) fn verify_node(cfg: RefineConfig) -> impl hone_core::graph::Node<Refi
     })
 }
 
+/// The `critic` node: critiques the latest attempt, with the verifier's
+/// evidence, and records the critique and its verdict there.
+pub(crate) fn critic_node(cfg: RefineConfig) -> impl hone_core::graph::Node<RefineState> + 'static {
+    node_fn(move |mut s: RefineState, ctx: NodeContext| {
+        let cfg = cfg.clone();
+        async move {
+            let prompt = cfg
+                .templates
+                .render("refine_critic.j2", prompt_context(&s))?;
+            let critique = complete(&ctx, &*cfg.critic, prompt, &cfg, 0).await?;
+            let verdict = parse_verdict(&critique);
+            ctx.emit(
+                "critique",
+                serde_json::json!({"round": s.attempts.len(), "verdict": verdict, "critique": critique}),
+            );
+            if let Some(last) = s.attempts.last_mut() {
+                last.critique = Some(critique);
+                last.verdict = Some(verdict);
+            }
+            Ok(s)
+        }
+    })
+}
+
 /// Builds the single-shot graph: `actor` → `verify`, one answer.
 ///
 /// ```
@@ -494,28 +518,7 @@ pub fn self_refine_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
                 Route::to("critic")
             }
         })
-        .node(
-            "critic",
-            node_fn(move |mut s: RefineState, ctx: NodeContext| {
-                let cfg = c2.clone();
-                async move {
-                    let prompt = cfg
-                        .templates
-                        .render("refine_critic.j2", prompt_context(&s))?;
-                    let critique = complete(&ctx, &*cfg.critic, prompt, &cfg, 0).await?;
-                    let verdict = parse_verdict(&critique);
-                    ctx.emit(
-                        "critique",
-                        serde_json::json!({"round": s.attempts.len(), "verdict": verdict, "critique": critique}),
-                    );
-                    if let Some(last) = s.attempts.last_mut() {
-                        last.critique = Some(critique);
-                        last.verdict = Some(verdict);
-                    }
-                    Ok(s)
-                }
-            }),
-        )
+        .node("critic", critic_node(c2))
         .router("critic", &["refiner"], |s: &RefineState| {
             if s.verified() || s.attempts.len() as u32 >= s.max_rounds {
                 Route::End
@@ -613,7 +616,10 @@ mod tests {
                 .await
                 .unwrap();
             let attempts = &out.state.attempts;
-            assert_eq!(attempts[0].final_answer.as_deref(), Some("It is about four."));
+            assert_eq!(
+                attempts[0].final_answer.as_deref(),
+                Some("It is about four.")
+            );
             assert_eq!(attempts[1].final_answer.as_deref(), Some("4"));
             let critic_prompts: Vec<String> = model
                 .requests()

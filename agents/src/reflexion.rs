@@ -17,7 +17,7 @@
 use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, Route};
 
 use crate::refine::{
-    complete, parse_verdict, prompt_context, verified_by_check, verify_node, RefineConfig,
+    complete, critic_node, prompt_context, verified_by_check, verify_node, RefineConfig,
     RefineState,
 };
 
@@ -102,26 +102,7 @@ pub fn reflexion_graph(cfg: RefineConfig, memory: usize) -> Result<Graph<RefineS
                 Route::to("critic")
             }
         })
-        .node(
-            "critic",
-            node_fn(move |mut s: RefineState, ctx: NodeContext| {
-                let cfg = critic_cfg.clone();
-                async move {
-                    let prompt = cfg.templates.render("refine_critic.j2", prompt_context(&s))?;
-                    let critique = complete(&ctx, &*cfg.critic, prompt, &cfg, 0).await?;
-                    let verdict = parse_verdict(&critique);
-                    ctx.emit(
-                        "critique",
-                        serde_json::json!({"round": s.attempts.len(), "verdict": verdict, "critique": critique}),
-                    );
-                    if let Some(last) = s.attempts.last_mut() {
-                        last.critique = Some(critique);
-                        last.verdict = Some(verdict);
-                    }
-                    Ok(s)
-                }
-            }),
-        )
+        .node("critic", critic_node(critic_cfg))
         .router("critic", &["reflect"], after_trial)
         .node(
             "reflect",
