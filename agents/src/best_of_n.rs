@@ -10,8 +10,10 @@
 //!   (public-test pass fraction, requirements met), then code whose tests
 //!   ran at all; ties go to the earliest sample.
 //! - **math**: majority vote over the extracted final answers, grouped by
-//!   [`hone_tools::answer::answers_equal`]; ties go to the group whose first
-//!   member came first. Answers without a final answer do not vote.
+//!   [`hone_tools::answer::answers_equal`] and, for what those rules leave
+//!   undecided, sympy in the sandbox (when a harness is configured); ties go
+//!   to the group whose first member came first. Answers without a final
+//!   answer do not vote.
 //! - **text**: each sample is graded by the rubric critic
 //!   ([`crate::judge::rubric_grade`]); the highest score wins.
 //!
@@ -21,6 +23,7 @@
 
 use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext};
 use hone_tools::answer::{answers_equal, Equivalence};
+use hone_tools::math_check::MathChecker;
 
 use crate::refine::{complete, prompt_context, Attempt, RefineConfig, RefineState, TaskKind};
 use crate::verify::{is_budget_exhausted, verify_attempt};
@@ -71,8 +74,48 @@ pub fn majority_vote(final_answers: &[&str]) -> Option<Vec<usize>> {
     groups.into_iter().rev().max_by_key(|g| g.len())
 }
 
+/// Groups final answers like [`majority_vote`], asking `checker` (sympy in
+/// the sandbox) about the pairs the rules leave undecided; returns the
+/// majority group. A checker that cannot run counts as "not equal".
+pub async fn majority_vote_checked(
+    final_answers: &[&str],
+    checker: &MathChecker,
+) -> Option<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, answer) in final_answers.iter().enumerate() {
+        if answer.trim().is_empty() {
+            continue;
+        }
+        let mut home = None;
+        for (g, group) in groups.iter().enumerate() {
+            let representative = final_answers[group[0]];
+            let equal = match answers_equal(representative, answer) {
+                Equivalence::Unknown => match checker.equivalent(representative, answer).await {
+                    Ok(e) => e == Equivalence::Equal,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "symbolic answer check failed; treating as not equal");
+                        false
+                    }
+                },
+                decided => decided == Equivalence::Equal,
+            };
+            if equal {
+                home = Some(g);
+                break;
+            }
+        }
+        match home {
+            Some(g) => groups[g].push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups.into_iter().rev().max_by_key(|g| g.len())
+}
+
 /// The sample best-of-n picks among `attempts` for a task of `kind`, when
-/// no model call is needed for it (everything but text).
+/// no model call is needed for it (everything but text). Math answers are
+/// grouped by the rules alone; the `select` step also asks sympy when a
+/// sandbox harness is configured.
 pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize> {
     if attempts.is_empty() {
         return None;
@@ -182,6 +225,17 @@ pub fn best_of_n_graph(
                 async move {
                     let selected = if s.kind == TaskKind::Text {
                         select_text(&s, &ctx, &cfg).await?
+                    } else if let (TaskKind::Math, Some(harness)) = (s.kind, &cfg.harness) {
+                        let checker = MathChecker::new(harness.sandbox().clone());
+                        let answers: Vec<&str> = s
+                            .attempts
+                            .iter()
+                            .map(|a| a.final_answer.as_deref().unwrap_or_default())
+                            .collect();
+                        match majority_vote_checked(&answers, &checker).await {
+                            Some(group) => Some(group[0]),
+                            None => (!s.attempts.is_empty()).then_some(0),
+                        }
                     } else {
                         select_by_verifier(s.kind, &s.attempts)
                     };

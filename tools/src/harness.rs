@@ -283,6 +283,12 @@ impl Harness {
         }
     }
 
+    /// The sandbox the harness runs in (shared, e.g. with a
+    /// [`crate::math_check::MathChecker`]).
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
     /// Runs a Python candidate against `suite`.
     pub async fn run_python(
         &self,
