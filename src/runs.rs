@@ -50,47 +50,41 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
                 ..
             } => {
                 let calls: u64 = usage.values().map(|u| u.calls).sum();
-                let detail = if let Some(programs) =
-                    output.get("programs").and_then(|p| p.as_array())
-                {
-                    let latest = programs
-                        .last()
-                        .map(|p| {
-                            format!(
-                                ", latest {}/{} public tests (value {:.3})",
-                                p["tests"]["passed"],
-                                p["tests"]["total"],
-                                p["value"].as_f64().unwrap_or_default()
-                            )
-                        })
-                        .unwrap_or_default();
-                    format!(
-                        "rollout {}: {} states, {} programs{latest}",
-                        output["rollouts"],
-                        output["decisions"].as_array().map_or(0, Vec::len),
-                        programs.len()
-                    )
-                } else {
-                    output
-                        .get("attempts")
-                        .and_then(|a| a.as_array())
-                        .and_then(|a| a.last())
-                        .map(|a| match node.as_str() {
-                            "critic" => format!(
-                                "verdict {}: {}",
-                                a["verdict"].as_str().unwrap_or("?"),
-                                short(a["critique"].as_str().unwrap_or_default(), 100)
-                            ),
-                            "verify" => match a.get("tests") {
-                                Some(t) if !t.is_null() => {
-                                    format!("public tests {}/{} passed", t["passed"], t["total"])
-                                }
-                                _ => "no tests to run".to_string(),
-                            },
-                            _ => short(a["answer"].as_str().unwrap_or_default(), 100),
-                        })
-                        .unwrap_or_default()
-                };
+                let detail =
+                    if let Some(programs) = output.get("programs").and_then(|p| p.as_array()) {
+                        let latest = programs
+                            .last()
+                            .map(|p| {
+                                format!(
+                                    ", latest {}/{} public tests (value {:.3})",
+                                    p["tests"]["passed"],
+                                    p["tests"]["total"],
+                                    p["value"].as_f64().unwrap_or_default()
+                                )
+                            })
+                            .unwrap_or_default();
+                        format!(
+                            "rollout {}: {} states, {} programs{latest}",
+                            output["rollouts"],
+                            output["decisions"].as_array().map_or(0, Vec::len),
+                            programs.len()
+                        )
+                    } else {
+                        output
+                            .get("attempts")
+                            .and_then(|a| a.as_array())
+                            .and_then(|a| a.last())
+                            .map(|a| match node.as_str() {
+                                "critic" => format!(
+                                    "verdict {}: {}",
+                                    a["verdict"].as_str().unwrap_or("?"),
+                                    short(a["critique"].as_str().unwrap_or_default(), 100)
+                                ),
+                                "verify" => verify_detail(a),
+                                _ => short(a["answer"].as_str().unwrap_or_default(), 100),
+                            })
+                            .unwrap_or_default()
+                    };
                 println!("[{step:>3}] {node:<10} {calls} call(s)  {detail}");
                 last_state = Some(output.clone());
             }
@@ -139,6 +133,27 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
         println!("\nlatest answer:\n{answer}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a `verify` step found for an attempt: public tests, requirement
+/// checklist or final answer.
+fn verify_detail(attempt: &serde_json::Value) -> String {
+    let present = |key: &str| attempt.get(key).filter(|v| !v.is_null());
+    if let Some(t) = present("tests") {
+        return format!("public tests {}/{} passed", t["passed"], t["total"]);
+    }
+    if let Some(c) = present("checklist") {
+        let items = c["items"].as_array().cloned().unwrap_or_default();
+        let met = items.iter().filter(|i| i["met"] == true).count();
+        return format!("requirements {met}/{} met", items.len());
+    }
+    if let Some(f) = present("final_answer") {
+        return format!(
+            "final answer: {}",
+            short(f.as_str().unwrap_or_default(), 60)
+        );
+    }
+    "nothing to check".to_string()
 }
 
 /// The RethinkMCTS final pick from a logged state: the highest public-test
