@@ -629,14 +629,10 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     let harness = Arc::new(Harness::new(sandbox.clone()));
     let search = build_search(
         &meta,
-        RefineConfig {
-            actor: model.clone(),
-            critic: model,
-            templates,
-            temperature: meta.temperature,
-            max_tokens: meta.max_tokens,
-            harness: Some(harness.clone()),
-        },
+        RefineConfig::new(model, templates)
+            .with_temperature(meta.temperature)
+            .with_max_tokens(meta.max_tokens)
+            .with_harness(harness.clone()),
     )?;
     let mut budget = Budget::unlimited();
     budget.max_model_calls = args.max_calls;
@@ -713,14 +709,10 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
     }
     let search = build_search(
         &meta,
-        RefineConfig {
-            actor: model.clone(),
-            critic: model,
-            templates: crate::models::templates(global)?,
-            temperature: meta.temperature,
-            max_tokens: meta.max_tokens,
-            harness: Some(Arc::new(Harness::new(sandbox()))),
-        },
+        RefineConfig::new(model, crate::models::templates(global)?)
+            .with_temperature(meta.temperature)
+            .with_max_tokens(meta.max_tokens)
+            .with_harness(Arc::new(Harness::new(sandbox()))),
     )?;
     let (events, printer) = spawn_printer(args.quiet || args.json);
     let options = RunOptions::default().with_events(events);

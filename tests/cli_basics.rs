@@ -3,12 +3,14 @@
 
 #[path = "../core/tests/support/fake_openai.rs"]
 mod fake_openai;
+mod support;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use fake_openai::{FakeServer, Reply, SeenRequest};
+use support::files;
 
 fn hone(server: &FakeServer, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
@@ -97,7 +99,7 @@ async fn solve_from_stdin_then_rerun_from_cache_makes_no_calls() {
     assert_eq!(second["usage"]["total"]["cache_hits"], 2);
     // No key in the cache or the run logs.
     for sub in ["cache", "runs"] {
-        for entry in walk(&dir.path().join(sub)) {
+        for entry in files(&dir.path().join(sub)) {
             let text = std::fs::read_to_string(&entry).unwrap_or_default();
             assert!(
                 !text.contains("sk-cli-secret"),
@@ -106,21 +108,6 @@ async fn solve_from_stdin_then_rerun_from_cache_makes_no_calls() {
             );
         }
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,7 +246,7 @@ async fn hidden_tests_score_the_final_program_and_never_reach_a_model() {
             !request.body.contains("HIDDEN-MARKER") && !request.body.contains("candidate(10, 5)")
         );
     }
-    for file in walk(&dir.path().join("runs")) {
+    for file in files(&dir.path().join("runs")) {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(
             !text.contains("HIDDEN-MARKER"),

@@ -5,11 +5,13 @@
 
 #[path = "../core/tests/support/fake_openai.rs"]
 mod fake_openai;
+mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use fake_openai::{FakeServer, Reply, SeenRequest};
+use support::files;
 
 fn hone(server: &FakeServer, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
@@ -34,21 +36,6 @@ fn prompt(r: &SeenRequest) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 fn json_of(out: &std::process::Output) -> serde_json::Value {

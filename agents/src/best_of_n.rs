@@ -152,7 +152,7 @@ pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize>
 /// let model = Arc::new(ScriptedModel::new().with_rule(|_| true, |r| {
 ///     format!("FINAL ANSWER: {}", if r.sample_index == 2 { 8 } else { 7 })
 /// }));
-/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 64, harness: None };
+/// let cfg = RefineConfig::new(model, Arc::new(Templates::embedded())).with_max_tokens(64);
 /// let out = best_of_n_graph(cfg, BestOfN { n: 3, temperature: 0.8 }).unwrap()
 ///     .run(RefineState::new("3 + 4?", TaskKind::Math, 1), RunOptions::default()).await.unwrap();
 /// assert_eq!(out.state.attempts.len(), 3);
@@ -326,14 +326,11 @@ mod tests {
             |_| true,
             |r| format!("FINAL ANSWER: {}", r.sampling.seed.unwrap_or(0) % 2),
         ));
-        let cfg = RefineConfig {
-            actor: model.clone(),
-            critic: model.clone(),
-            templates: Arc::new(hone_core::templates::Templates::embedded()),
-            temperature: 0.0,
-            max_tokens: 32,
-            harness: None,
-        };
+        let cfg = RefineConfig::new(
+            model.clone(),
+            Arc::new(hone_core::templates::Templates::embedded()),
+        )
+        .with_max_tokens(32);
         let out = best_of_n_graph(
             cfg,
             BestOfN {

@@ -862,7 +862,7 @@ pub fn search_finished(s: &MctsState) -> bool {
 ///     .with_rule(|r| r.messages[0].content.contains("Rate how likely"), |_| "SCORE: 9")
 ///     .with_rule(|_| true, |_| "```python\ndef add(a, b):\n    return a + b\n```"));
 /// let harness = Arc::new(Harness::new(Sandbox::new(SandboxConfig::default())));
-/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 256, harness: Some(harness) };
+/// let cfg = RefineConfig::new(model, Arc::new(Templates::embedded())).with_harness(harness);
 /// let tests = TestSuite::Asserts { setup: String::new(), asserts: vec!["assert add(1, 2) == 3".into()] };
 /// let out = rethink_mcts_graph(cfg).unwrap()
 ///     .run(MctsState::new("Write add(a, b).", tests, MctsSettings::default()), RunOptions::default()).await.unwrap();

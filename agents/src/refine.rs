@@ -340,6 +340,55 @@ pub struct RefineConfig {
     pub harness: Option<Arc<Harness>>,
 }
 
+impl RefineConfig {
+    /// One model for every role, the given templates, temperature 0, 768
+    /// tokens per call and no sandbox harness.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use hone_agents::refine::RefineConfig;
+    /// use hone_core::{templates::Templates, ScriptedModel};
+    /// let cfg = RefineConfig::new(Arc::new(ScriptedModel::new()), Arc::new(Templates::embedded()))
+    ///     .with_max_tokens(256);
+    /// assert_eq!((cfg.temperature, cfg.max_tokens), (0.0, 256));
+    /// assert!(cfg.harness.is_none());
+    /// ```
+    pub fn new(model: Arc<dyn LanguageModel>, templates: Arc<Templates>) -> Self {
+        RefineConfig {
+            actor: model.clone(),
+            critic: model,
+            templates,
+            temperature: 0.0,
+            max_tokens: 768,
+            harness: None,
+        }
+    }
+
+    /// Uses `critic` for critiques, checklists and rubric grades.
+    pub fn with_critic(mut self, critic: Arc<dyn LanguageModel>) -> Self {
+        self.critic = critic;
+        self
+    }
+
+    /// Sets the token limit per call.
+    pub fn with_max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = max_tokens;
+        self
+    }
+
+    /// Sets the sampling temperature.
+    pub fn with_temperature(mut self, temperature: f32) -> Self {
+        self.temperature = temperature;
+        self
+    }
+
+    /// Runs public tests (and symbolic math checks) with `harness`.
+    pub fn with_harness(mut self, harness: Arc<Harness>) -> Self {
+        self.harness = Some(harness);
+        self
+    }
+}
+
 /// One user-turn call. `sample` > 0 asks for an independent sample: it is
 /// part of the cache key and seeds the sampler, so samples differ yet
 /// reruns reproduce them.
@@ -457,7 +506,7 @@ pub(crate) fn critic_node(cfg: RefineConfig) -> impl hone_core::graph::Node<Refi
 /// use hone_core::{graph::RunOptions, templates::Templates, ScriptedModel};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let model = Arc::new(ScriptedModel::in_order(["2 + 2 = 4\nFINAL ANSWER: 4"]));
-/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 256, harness: None };
+/// let cfg = RefineConfig::new(model, Arc::new(Templates::embedded())).with_max_tokens(256);
 /// let out = single_shot_graph(cfg).unwrap()
 ///     .run(RefineState::new("What is 2 + 2?", TaskKind::Math, 1), RunOptions::default()).await.unwrap();
 /// assert_eq!(out.state.attempts[0].final_answer.as_deref(), Some("4"));
@@ -493,7 +542,7 @@ pub fn single_shot_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
 ///     "x = 4",                          // refiner
 ///     "All good.\nVERDICT: CORRECT",    // critic
 /// ]));
-/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 256, harness: None };
+/// let cfg = RefineConfig::new(model, Arc::new(Templates::embedded())).with_max_tokens(256);
 /// let graph = self_refine_graph(cfg).unwrap();
 /// let out = graph.run(RefineState::new("Solve x + 1 = 5", TaskKind::Math, 4), RunOptions::default()).await.unwrap();
 /// assert!(out.state.verified());
@@ -544,14 +593,7 @@ mod tests {
     use hone_core::{Budget, BudgetKind, ScriptedModel};
 
     fn cfg(model: Arc<ScriptedModel>) -> RefineConfig {
-        RefineConfig {
-            actor: model.clone(),
-            critic: model,
-            templates: Arc::new(Templates::embedded()),
-            temperature: 0.0,
-            max_tokens: 64,
-            harness: None,
-        }
+        RefineConfig::new(model, Arc::new(Templates::embedded())).with_max_tokens(64)
     }
 
     fn rt() -> tokio::runtime::Runtime {

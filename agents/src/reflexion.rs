@@ -54,7 +54,7 @@ fn after_trial(s: &RefineState) -> Route {
 ///     "x = 4",                                    // trial 2
 ///     "VERDICT: CORRECT",
 /// ]));
-/// let cfg = RefineConfig { actor: model.clone(), critic: model, templates: Arc::new(Templates::embedded()), temperature: 0.0, max_tokens: 256, harness: None };
+/// let cfg = RefineConfig::new(model, Arc::new(Templates::embedded())).with_max_tokens(256);
 /// let out = reflexion_graph(cfg, 3).unwrap()
 ///     .run(RefineState::new("Solve x + 1 = 5", TaskKind::Text, 4), RunOptions::default()).await.unwrap();
 /// assert_eq!(out.state.reflections.len(), 1);
@@ -145,14 +145,7 @@ mod tests {
     use crate::refine::TaskKind;
 
     fn cfg(model: Arc<ScriptedModel>) -> RefineConfig {
-        RefineConfig {
-            actor: model.clone(),
-            critic: model,
-            templates: Arc::new(Templates::embedded()),
-            temperature: 0.0,
-            max_tokens: 64,
-            harness: None,
-        }
+        RefineConfig::new(model, Arc::new(Templates::embedded())).with_max_tokens(64)
     }
 
     #[tokio::test]

@@ -23,16 +23,11 @@ async fn symbolically_equal_answers_vote_together() {
             _ => "FINAL ANSWER: (x+1)*(x-1)",
         },
     ));
-    let cfg = RefineConfig {
-        actor: model.clone(),
-        critic: model,
-        templates: Arc::new(Templates::embedded()),
-        temperature: 0.0,
-        max_tokens: 64,
-        harness: Some(Arc::new(Harness::new(Sandbox::new(
+    let cfg = RefineConfig::new(model.clone(), Arc::new(Templates::embedded()))
+        .with_max_tokens(64)
+        .with_harness(Arc::new(Harness::new(Sandbox::new(
             SandboxConfig::default(),
-        )))),
-    };
+        ))));
     let out = best_of_n_graph(
         cfg,
         BestOfN {

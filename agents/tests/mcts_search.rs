@@ -41,16 +41,9 @@ fn public_tests() -> TestSuite {
 }
 
 fn cfg(model: Arc<ScriptedModel>) -> RefineConfig {
-    RefineConfig {
-        actor: model.clone(),
-        critic: model,
-        templates: Arc::new(Templates::embedded()),
-        temperature: 0.0,
-        max_tokens: 256,
-        harness: Some(Arc::new(Harness::new(Sandbox::new(
-            SandboxConfig::default(),
-        )))),
-    }
+    RefineConfig::new(model, Arc::new(Templates::embedded())).with_harness(Arc::new(Harness::new(
+        Sandbox::new(SandboxConfig::default()),
+    )))
 }
 
 const TWO_THOUGHTS: &str = r#"{"thoughts": [{"thought": "Subtract b from a.", "reasonableness": 0.9}, {"thought": "Add the two numbers.", "reasonableness": 0.1}]}"#;
@@ -264,4 +257,74 @@ async fn an_exhausted_budget_keeps_the_tree_and_returns_the_best_program() {
     // passes add(0, 0): equal fractions, so the earlier one wins.
     assert_eq!(s.best_program().unwrap().answer, BUGGY);
     assert_eq!(s.best_program().unwrap().tests.passed, 1);
+}
+
+/// A model whose every program fails: the search runs all its rollouts.
+fn stubborn() -> Arc<ScriptedModel> {
+    Arc::new(
+        ScriptedModel::new()
+            .with_rule(is_expand, |r| {
+                // Thoughts depend on the prompt, so the tree differs per state.
+                format!(
+                    r#"{{"thoughts": [{{"thought": "Idea {}.", "reasonableness": 0.7}}, {{"thought": "Other idea {}.", "reasonableness": 0.3}}]}}"#,
+                    prompt(r).len() % 97,
+                    prompt(r).len() % 89
+                )
+            })
+            .with_rule(is_rethink, |r| {
+                format!(r#"{{"thought": "Rethought {}."}}"#, prompt(r).len() % 83)
+            })
+            .with_rule(is_code, |_| BUGGY),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_killed_after_a_rollout_resumes_to_the_same_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = MctsSettings {
+        rollouts: 3,
+        ..MctsSettings::default()
+    };
+    let start = || MctsState::new("Write add(a, b).", public_tests(), settings.clone());
+    let full_log = dir.path().join("full.jsonl");
+    let full_model = stubborn();
+    let full = rethink_mcts_graph(cfg(full_model.clone()))
+        .unwrap()
+        .run(start(), RunOptions::default().with_log(&full_log))
+        .await
+        .unwrap();
+    assert_eq!(full.state.rollouts, 3);
+
+    // Keep the log up to the second finished rollout and the start of the
+    // third, as a process killed during rollout 3 would leave it.
+    let text = std::fs::read_to_string(&full_log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let finished: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["record"] == "finished"
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let cut_log = dir.path().join("cut.jsonl");
+    std::fs::write(&cut_log, lines[..=finished[1] + 1].join("\n") + "\n").unwrap();
+
+    let resumed_model = stubborn();
+    let resumed = rethink_mcts_graph(cfg(resumed_model.clone()))
+        .unwrap()
+        .resume(&cut_log, RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        resumed.state, full.state,
+        "same tree, programs and counters"
+    );
+    // Only rollout 3's calls are made again, and they are the same calls.
+    let prompts = |m: &ScriptedModel| -> Vec<String> {
+        m.requests().iter().map(|r| prompt(r).to_string()).collect()
+    };
+    let (all, again) = (prompts(&full_model), prompts(&resumed_model));
+    assert_eq!(again, all[all.len() - again.len()..]);
+    assert!(resumed_model.requests().len() < full_model.requests().len() / 2);
 }

@@ -41,16 +41,11 @@ async fn failing_tests_drive_the_refinement_and_passing_tests_end_it() {
             )
             .with_rule(|_| true, |_| BUGGY),
     );
-    let cfg = RefineConfig {
-        actor: model.clone(),
-        critic: model.clone(),
-        templates: Arc::new(Templates::embedded()),
-        temperature: 0.0,
-        max_tokens: 256,
-        harness: Some(Arc::new(Harness::new(Sandbox::new(
+    let cfg = RefineConfig::new(model.clone(), Arc::new(Templates::embedded()))
+        .with_max_tokens(256)
+        .with_harness(Arc::new(Harness::new(Sandbox::new(
             SandboxConfig::default(),
-        )))),
-    };
+        ))));
     let graph = self_refine_graph(cfg).unwrap();
     let state = RefineState::new("Write add(a, b).", TaskKind::Code, 4).with_public_tests(suite());
     let out = graph.run(state, RunOptions::default()).await.unwrap();
