@@ -356,6 +356,57 @@ mod tests {
         assert_eq!(seeds.len(), 3, "every sample has its own seed");
     }
 
+    #[tokio::test]
+    async fn text_samples_are_picked_by_the_rubric_critic() {
+        use hone_core::graph::RunOptions;
+        use hone_core::ScriptedModel;
+        use std::sync::Arc;
+        let model = Arc::new(
+            ScriptedModel::new()
+                .with_rule(
+                    |r| r.messages[0].content.contains("fair and strict evaluator"),
+                    |r| {
+                        // Sample 2 is the best; feedback comes before the score.
+                        let score = if r.messages[0].content.contains("draft 2") {
+                            5
+                        } else {
+                            2
+                        };
+                        format!("Feedback: judged on its merits.\nSCORE: {score}")
+                    },
+                )
+                .with_rule(
+                    |_| true,
+                    |r| format!("draft {}", r.sampling.seed.unwrap_or(0)),
+                ),
+        );
+        let cfg = RefineConfig::new(
+            model.clone(),
+            Arc::new(hone_core::templates::Templates::embedded()),
+        );
+        let out = best_of_n_graph(
+            cfg,
+            BestOfN {
+                n: 3,
+                temperature: 0.7,
+            },
+        )
+        .unwrap()
+        .run(
+            RefineState::new("Explain CRDTs", TaskKind::Text, 1),
+            RunOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.state.best().unwrap().answer, "draft 2");
+        let graded = model
+            .requests()
+            .iter()
+            .filter(|r| r.messages[0].content.contains("fair and strict evaluator"))
+            .count();
+        assert_eq!(graded, 3, "every sample is graded");
+    }
+
     #[test]
     fn majority_vote_groups_equivalent_answers_and_breaks_ties_by_order() {
         assert_eq!(majority_vote(&["3", "4", "4", "3"]), Some(vec![0, 3]));
