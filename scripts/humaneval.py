@@ -461,8 +461,9 @@ def run(args):
     if not indices:
         fail(f"{tasks}: no prepared tasks (run `prepare --out {tasks}` first)")
     hone = args.hone.split()
+    extra = args.extra_args.split()
     for strategy in strategies:
-        out_dir = results / strategy
+        out_dir = results / (f"{strategy}+{args.tag}" if args.tag else strategy)
         out_dir.mkdir(parents=True, exist_ok=True)
         for index in indices:
             target = out_dir / f"{index}.json"
@@ -488,6 +489,7 @@ def run(args):
                 print(f"{strategy:>13} #{index}: skipped, no public tests", flush=True)
                 continue
             command += [a.format(calls=args.max_calls) for a in STRATEGY_ARGS[strategy]]
+            command += extra
             started = time.monotonic()
             done = subprocess.run(command, capture_output=True, text=True)
             seconds = time.monotonic() - started
@@ -538,6 +540,12 @@ def main():
     )
     x.add_argument("--max-calls", type=int, default=8, help="model-call budget per problem")
     x.add_argument("--hone", default="hone", help="the hone command, e.g. target/release/hone")
+    x.add_argument(
+        "--extra-args",
+        default="",
+        help="more `hone solve` options for every run, e.g. \"--rethink any\"",
+    )
+    x.add_argument("--tag", help="store results as <strategy>+<tag> (for variants)")
     x.set_defaults(run=run)
     args = parser.parse_args()
     args.run(args)
