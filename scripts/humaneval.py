@@ -371,59 +371,56 @@ def report(args):
     found = {s.name: {p.stem: p for p in s.glob("*.json")} for s in strategies}
     for files in found.values():
         expected |= set(files)
+    summaries = {s.name: summarise(found[s.name]) for s in strategies}
     print(f"# HumanEval results in {root}\n")
     print("| strategy | problems | pass@1 (hidden tests) | model calls | mean calls | wall time |")
     print("|---|---:|---:|---:|---:|---:|")
     for strategy in strategies:
-        rows = []
-        for path in found[strategy.name].values():
-            try:
-                rows.append(read_result(path))
-            except ValueError:
-                continue
-        n = len(rows)
-        ok = sum(r[0] for r in rows)
-        n_calls = sum(r[1] for r in rows)
-        ms = sum(r[2] for r in rows)
-        rate = f"{ok / n:.1%} ({ok}/{n})" if n else "n/a"
-        mean = f"{n_calls / n:.1f}" if n else "n/a"
-        print(f"| {strategy.name} | {n} | {rate} | {n_calls} | {mean} | {format_duration(ms)} |")
+        print(f"| {strategy.name} | {table_cells(summaries[strategy.name])} |")
     print()
     for strategy in strategies:
-        files = found[strategy.name]
-        passed = calls = elapsed = 0
-        problems = 0
-        invalid = []
-        stops = {}
-        for name in sorted(files, key=sort_key):
-            try:
-                ok, n_calls, ms, stop = read_result(files[name])
-            except ValueError as e:
-                invalid.append(f"{files[name].name} ({e})")
-                continue
-            problems += 1
-            passed += ok
-            calls += n_calls
-            elapsed += ms
-            stops[stop] = stops.get(stop, 0) + 1
-        missing = sorted(expected - set(files), key=sort_key)
+        summary = summaries[strategy.name]
+        missing = sorted(expected - set(found[strategy.name]), key=sort_key)
         print(f"## {strategy.name}\n")
-        pass_at_1 = f"{passed / problems:.1%} ({passed}/{problems})" if problems else "n/a"
-        mean_calls = f"{calls / problems:.1f}" if problems else "n/a"
         print("| problems | pass@1 (hidden tests) | model calls | mean calls | wall time |")
         print("|---:|---:|---:|---:|---:|")
-        print(f"| {problems} | {pass_at_1} | {calls} | {mean_calls} | {format_duration(elapsed)} |")
+        print(f"| {table_cells(summary)} |")
         print()
-        if stops:
-            summary = ", ".join(f"{k}: {v}" for k, v in sorted(stops.items()))
-            print(f"Stop reasons: {summary}.\n")
+        if summary["stops"]:
+            stops = ", ".join(f"{k}: {v}" for k, v in sorted(summary["stops"].items()))
+            print(f"Stop reasons: {stops}.\n")
         if missing:
             print(f"Missing ({len(missing)}): " + ", ".join(f"{m}.json" for m in missing) + "\n")
-        if invalid:
-            print(f"Invalid, not counted ({len(invalid)}):\n")
-            for line in invalid:
+        if summary["invalid"]:
+            print(f"Invalid, not counted ({len(summary['invalid'])}):\n")
+            for line in summary["invalid"]:
                 print(f"- {line}")
             print()
+
+
+def summarise(files):
+    """Totals over one strategy's result files (each read once)."""
+    summary = {"problems": 0, "passed": 0, "calls": 0, "elapsed": 0, "stops": {}, "invalid": []}
+    for name in sorted(files, key=sort_key):
+        try:
+            ok, calls, ms, stop = read_result(files[name])
+        except ValueError as e:
+            summary["invalid"].append(f"{files[name].name} ({e})")
+            continue
+        summary["problems"] += 1
+        summary["passed"] += ok
+        summary["calls"] += calls
+        summary["elapsed"] += ms
+        summary["stops"][stop] = summary["stops"].get(stop, 0) + 1
+    return summary
+
+
+def table_cells(summary):
+    """problems | pass@1 | model calls | mean calls | wall time"""
+    n, ok, calls = summary["problems"], summary["passed"], summary["calls"]
+    rate = f"{ok / n:.1%} ({ok}/{n})" if n else "n/a"
+    mean = f"{calls / n:.1f}" if n else "n/a"
+    return f"{n} | {rate} | {calls} | {mean} | {format_duration(summary['elapsed'])}"
 
 # --- run -----------------------------------------------------------------------
 

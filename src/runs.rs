@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use hone_agents::mcts::MctsState;
 use hone_core::config::ConfigFile;
 use hone_core::graph::{read_run_log, LogRecord};
 
@@ -116,13 +117,15 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
         "usage: {} model calls, {} input / {} output tokens",
         totals.0, totals.1, totals.2
     );
-    if let Some(best) = last_state.as_ref().and_then(best_program) {
+    // A RethinkMCTS state: show its final pick, ranked by the search's own rule.
+    let search = last_state
+        .as_ref()
+        .filter(|s| s.get("programs").is_some())
+        .and_then(|s| serde_json::from_value::<MctsState>(s.clone()).ok());
+    if let Some(best) = search.as_ref().and_then(MctsState::best_program) {
         println!(
             "\nbest program ({}/{} public tests, value {:.3}):\n{}",
-            best["tests"]["passed"],
-            best["tests"]["total"],
-            best["value"].as_f64().unwrap_or_default(),
-            best["answer"].as_str().unwrap_or_default()
+            best.tests.passed, best.tests.total, best.value, best.answer
         );
     } else if let Some(answer) = last_state.as_ref().and_then(|s| {
         s.get("attempts")
@@ -154,26 +157,6 @@ fn verify_detail(attempt: &serde_json::Value) -> String {
         );
     }
     "nothing to check".to_string()
-}
-
-/// The RethinkMCTS final pick from a logged state: the highest public-test
-/// pass fraction, then value, then the earliest.
-fn best_program(state: &serde_json::Value) -> Option<&serde_json::Value> {
-    let key = |p: &serde_json::Value| {
-        let passed = p["tests"]["passed"].as_f64().unwrap_or_default();
-        let total = p["tests"]["total"].as_f64().unwrap_or_default().max(1.0);
-        (passed / total, p["value"].as_f64().unwrap_or_default())
-    };
-    state
-        .get("programs")?
-        .as_array()?
-        .iter()
-        .rev()
-        .max_by(|a, b| {
-            key(a)
-                .partial_cmp(&key(b))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
 }
 
 pub fn list(global: &Global, config: &ConfigFile) -> Result<ExitCode> {

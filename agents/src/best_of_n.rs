@@ -69,8 +69,12 @@ pub fn majority_vote(final_answers: &[&str]) -> Option<Vec<usize>> {
             None => groups.push(vec![i]),
         }
     }
-    // max_by_key keeps the last maximum; iterate in reverse so ties go to the
-    // group that started first.
+    largest_group(groups)
+}
+
+/// The largest group; ties go to the group that started first (max_by_key
+/// keeps the last maximum, so the groups are scanned in reverse).
+fn largest_group(groups: Vec<Vec<usize>>) -> Option<Vec<usize>> {
     groups.into_iter().rev().max_by_key(|g| g.len())
 }
 
@@ -109,7 +113,7 @@ pub async fn majority_vote_checked(
             None => groups.push(vec![i]),
         }
     }
-    groups.into_iter().rev().max_by_key(|g| g.len())
+    largest_group(groups)
 }
 
 /// The sample best-of-n picks among `attempts` for a task of `kind`, when
@@ -127,15 +131,13 @@ pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize>
             .collect();
         return Some(majority_vote(&answers).map_or(0, |g| g[0]));
     }
+    // The same ranking as `RefineState::best`, but ties go to the earliest
+    // sample: max_by_key keeps the last maximum of the reversed order.
     attempts
         .iter()
         .enumerate()
         .rev()
-        .max_by(|(_, a), (_, b)| {
-            (a.verified(), a.check_fraction(), a.tests_ran())
-                .partial_cmp(&(b.verified(), b.check_fraction(), b.tests_ran()))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
+        .max_by_key(|(_, a)| a.score())
         .map(|(i, _)| i)
 }
 

@@ -22,7 +22,7 @@
 
 use hone_core::graph::{NodeContext, NodeError};
 use hone_core::templates::Templates;
-use hone_core::{ChatRequest, LanguageModel, Message};
+use hone_core::LanguageModel;
 use serde::{Deserialize, Serialize};
 
 /// Template of the rubric grader.
@@ -52,11 +52,7 @@ async fn ask(
     prompt: String,
     max_tokens: u32,
 ) -> Result<String, NodeError> {
-    let request = ChatRequest::new(vec![Message::user(prompt)])
-        .with_temperature(0.0)
-        .with_max_tokens(max_tokens);
-    let response = ctx.chat(model, &request).await?;
-    Ok(response.first_text().trim().to_string())
+    crate::refine::ask_model(ctx, model, prompt, 0.0, max_tokens, 0).await
 }
 
 // ---------------------------------------------------------------------------
@@ -595,7 +591,7 @@ pub fn parse_winner(text: &str) -> Option<ShownVerdict> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hone_core::{Budget, ScriptedModel};
+    use hone_core::{Budget, ChatRequest, ScriptedModel};
 
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()

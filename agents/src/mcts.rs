@@ -43,12 +43,11 @@
 //! killed search resumes at the rollout it was in.
 
 use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, NodeError, Route};
-use hone_core::{ChatRequest, Message};
 use hone_tools::TestSuite;
 use serde::{Deserialize, Serialize};
 
-use crate::refine::{extract_code, RefineConfig, TestOutcome};
-use crate::verify::is_budget_exhausted;
+use crate::refine::{complete, extract_code, RefineConfig, TestOutcome};
+use crate::verify::{is_budget_exhausted, run_public_tests};
 
 /// Which thought a rethink rewrites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -177,7 +176,7 @@ pub struct Program {
 impl Program {
     /// Public-test pass fraction.
     pub fn pass_fraction(&self) -> f64 {
-        self.tests.passed as f64 / self.tests.total.max(1) as f64
+        self.tests.pass_fraction()
     }
 }
 
@@ -590,22 +589,6 @@ impl From<hone_core::templates::TemplateError> for Stop {
     }
 }
 
-async fn ask(
-    ctx: &NodeContext,
-    cfg: &RefineConfig,
-    temperature: f32,
-    prompt: String,
-) -> Result<String, Stop> {
-    let request = ChatRequest::new(vec![Message::user(prompt)])
-        .with_temperature(temperature)
-        .with_max_tokens(cfg.max_tokens);
-    let response = ctx
-        .chat(&*cfg.actor, &request)
-        .await
-        .map_err(NodeError::from)?;
-    Ok(response.first_text().trim().to_string())
-}
-
 /// Expands decision node `d` with `width` thoughts.
 async fn expand(
     s: &mut MctsState,
@@ -622,7 +605,7 @@ async fn expand(
             "feedback": s.decisions[d].feedback,
         }),
     )?;
-    let reply = ask(ctx, cfg, s.settings.temperature, prompt).await?;
+    let reply = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
     let (thoughts, malformed) = parse_thoughts(&reply, s.settings.width);
     if malformed {
         s.malformed += 1;
@@ -657,41 +640,26 @@ async fn evaluate(
     if let Some(p) = s.decisions[d].program {
         return Ok(s.programs[p].value);
     }
+    let harness = cfg.harness.as_ref().ok_or_else(|| {
+        Stop::Failed(NodeError::failed(
+            "RethinkMCTS needs a sandbox harness to run the public tests",
+        ))
+    })?;
     let thoughts = s.thoughts(d);
     let prompt = cfg.templates.render(
         "mcts_code.j2",
         serde_json::json!({"task": s.task, "thoughts": thoughts}),
     )?;
-    let answer = ask(ctx, cfg, s.settings.temperature, prompt).await?;
+    let answer = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
     if !answer.contains("```") {
         // No code block: the whole reply is tried as code (and most likely
         // fails its tests).
         s.malformed += 1;
     }
     let code = extract_code(&answer);
-    let harness = cfg.harness.as_ref().ok_or_else(|| {
-        Stop::Failed(NodeError::failed(
-            "RethinkMCTS needs a sandbox harness to run the public tests",
-        ))
-    })?;
-    let started = std::time::Instant::now();
-    let report = harness
-        .run_python(&code, &s.public_tests)
-        .await
-        .map_err(|e| Stop::Failed(NodeError::failed(format!("running the public tests: {e}"))))?;
-    let tests = TestOutcome {
-        passed: report.passed(),
-        total: report.total(),
-        feedback: report.feedback(3),
-    };
-    ctx.record_tool_call(
-        "public_tests",
-        tests.all_passed(),
-        started.elapsed(),
-        &format!("{}/{} passed", tests.passed, tests.total),
-    );
+    let tests = run_public_tests(ctx, harness, &code, &s.public_tests).await?;
     let index = s.programs.len();
-    let reward = tests.passed as f64 / tests.total.max(1) as f64;
+    let reward = tests.pass_fraction();
     s.programs.push(Program {
         answer,
         state: d,
@@ -709,7 +677,7 @@ async fn evaluate(
             "mcts_self_eval.j2",
             serde_json::json!({"task": s.task, "code": code, "total": tests.total}),
         )?;
-        let reply = ask(ctx, cfg, s.settings.temperature, prompt).await?;
+        let reply = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
         let self_eval = parse_self_eval(&reply).unwrap_or_else(|| {
             // No usable score: neutral.
             s.malformed += 1;
@@ -762,7 +730,7 @@ async fn rethink(
             "mode": s.settings.rethink,
         }),
     )?;
-    let reply = ask(ctx, cfg, s.settings.temperature, prompt).await?;
+    let reply = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
     let (index, thought) = parse_rethink(&reply);
     let Some(thought) = thought else {
         s.malformed += 1;
@@ -875,7 +843,8 @@ pub fn rethink_mcts_graph(cfg: RefineConfig) -> Result<Graph<MctsState>, GraphEr
         .node(
             "rollout",
             node_fn(move |mut s: MctsState, ctx: NodeContext| {
-                let cfg = cfg.clone();
+                // Every call of the search samples at the settings' temperature.
+                let cfg = cfg.clone().with_temperature(s.settings.temperature);
                 async move {
                     if search_finished(&s) {
                         return Ok(s);

@@ -87,6 +87,11 @@ pub struct TestOutcome {
 }
 
 impl TestOutcome {
+    /// Passed over run, 0 when nothing ran.
+    pub fn pass_fraction(&self) -> f64 {
+        self.passed as f64 / self.total.max(1) as f64
+    }
+
     /// Whether every test passed (and there was at least one).
     pub fn all_passed(&self) -> bool {
         self.total > 0 && self.passed == self.total
@@ -127,7 +132,7 @@ impl Attempt {
     /// requirements met; 0 when nothing was checked.
     pub fn check_fraction(&self) -> f64 {
         match (&self.tests, &self.checklist) {
-            (Some(t), _) => t.passed as f64 / t.total.max(1) as f64,
+            (Some(t), _) => t.pass_fraction(),
             (None, Some(c)) => c.met() as f64 / c.items.len().max(1) as f64,
             (None, None) => 0.0,
         }
@@ -140,7 +145,9 @@ impl Attempt {
         self.tests.as_ref().is_none_or(|t| t.total > 0)
     }
 
-    fn score(&self) -> (bool, u64, bool) {
+    /// The ranking key of [`RefineState::best`]: verified, verifier score,
+    /// tests ran.
+    pub(crate) fn score(&self) -> (bool, u64, bool) {
         (
             self.verified(),
             (self.check_fraction() * 1_000_000.0) as u64,
@@ -389,9 +396,29 @@ impl RefineConfig {
     }
 }
 
-/// One user-turn call. `sample` > 0 asks for an independent sample: it is
-/// part of the cache key and seeds the sampler, so samples differ yet
-/// reruns reproduce them.
+/// One user-turn call returning the trimmed text. `sample` > 0 asks for an
+/// independent sample: it is part of the cache key and seeds the sampler,
+/// so samples differ yet reruns reproduce them.
+pub(crate) async fn ask_model(
+    ctx: &NodeContext,
+    model: &dyn LanguageModel,
+    prompt: String,
+    temperature: f32,
+    max_tokens: u32,
+    sample: u32,
+) -> Result<String, NodeError> {
+    let mut request = ChatRequest::new(vec![Message::user(prompt)])
+        .with_temperature(temperature)
+        .with_max_tokens(max_tokens)
+        .with_sample_index(sample);
+    if sample > 0 {
+        request.sampling.seed = Some(u64::from(sample));
+    }
+    let response = ctx.chat(model, &request).await?;
+    Ok(response.first_text().trim().to_string())
+}
+
+/// [`ask_model`] with the configuration's temperature and token limit.
 pub(crate) async fn complete(
     ctx: &NodeContext,
     model: &dyn LanguageModel,
@@ -399,15 +426,7 @@ pub(crate) async fn complete(
     cfg: &RefineConfig,
     sample: u32,
 ) -> Result<String, NodeError> {
-    let mut request = ChatRequest::new(vec![Message::user(prompt)])
-        .with_temperature(cfg.temperature)
-        .with_max_tokens(cfg.max_tokens)
-        .with_sample_index(sample);
-    if sample > 0 {
-        request.sampling.seed = Some(u64::from(sample));
-    }
-    let response = ctx.chat(model, &request).await?;
-    Ok(response.first_text().trim().to_string())
+    ask_model(ctx, model, prompt, cfg.temperature, cfg.max_tokens, sample).await
 }
 
 /// What the templates see: the task, its kind, the requirements and
@@ -434,13 +453,23 @@ pub(crate) fn prompt_context(s: &RefineState) -> serde_json::Value {
 /// Asks the actor model for a new attempt with `template` (first answer or
 /// refinement) and appends it.
 pub(crate) async fn propose(
-    mut s: RefineState,
+    s: RefineState,
     ctx: NodeContext,
     cfg: RefineConfig,
     template: &'static str,
 ) -> Result<RefineState, NodeError> {
     let prompt = cfg.templates.render(template, prompt_context(&s))?;
-    let answer = complete(&ctx, &*cfg.actor, prompt, &cfg, 0).await?;
+    propose_from(s, &ctx, &cfg, prompt).await
+}
+
+/// Asks the actor model `prompt` and appends its answer as a new attempt.
+pub(crate) async fn propose_from(
+    mut s: RefineState,
+    ctx: &NodeContext,
+    cfg: &RefineConfig,
+    prompt: String,
+) -> Result<RefineState, NodeError> {
+    let answer = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
     ctx.emit(
         "attempt",
         serde_json::json!({"round": s.attempts.len() + 1, "answer": answer}),

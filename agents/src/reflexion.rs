@@ -17,8 +17,8 @@
 use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, Route};
 
 use crate::refine::{
-    complete, critic_node, prompt_context, verified_by_check, verify_node, RefineConfig,
-    RefineState,
+    complete, critic_node, prompt_context, propose_from, verified_by_check, verify_node,
+    RefineConfig, RefineState,
 };
 
 /// Reflections shown to the model by default.
@@ -67,7 +67,7 @@ pub fn reflexion_graph(cfg: RefineConfig, memory: usize) -> Result<Graph<RefineS
     GraphBuilder::new("reflexion")
         .node(
             "actor",
-            node_fn(move |mut s: RefineState, ctx: NodeContext| {
+            node_fn(move |s: RefineState, ctx: NodeContext| {
                 let cfg = actor_cfg.clone();
                 async move {
                     // The first trial is a plain attempt, exactly the
@@ -80,13 +80,7 @@ pub fn reflexion_graph(cfg: RefineConfig, memory: usize) -> Result<Graph<RefineS
                     let prompt = cfg
                         .templates
                         .render(template, context_with_memory(&s, memory))?;
-                    let answer = complete(&ctx, &*cfg.actor, prompt, &cfg, 0).await?;
-                    ctx.emit(
-                        "attempt",
-                        serde_json::json!({"round": s.attempts.len() + 1, "answer": answer}),
-                    );
-                    s.attempts.push(crate::refine::Attempt::new(answer));
-                    Ok(s)
+                    propose_from(s, &ctx, &cfg, prompt).await
                 }
             }),
         )

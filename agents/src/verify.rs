@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use hone_core::graph::{NodeContext, NodeError};
 use hone_core::ModelError;
+use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
 
 use crate::refine::{
@@ -197,6 +198,33 @@ pub fn is_budget_exhausted(error: &NodeError) -> bool {
     )
 }
 
+/// Runs `code` against the public tests in the sandbox and reports the
+/// run as a `public_tests` tool call.
+pub(crate) async fn run_public_tests(
+    ctx: &NodeContext,
+    harness: &Harness,
+    code: &str,
+    suite: &TestSuite,
+) -> Result<TestOutcome, NodeError> {
+    let started = Instant::now();
+    let report = harness
+        .run_python(code, suite)
+        .await
+        .map_err(|e| NodeError::failed(format!("running the public tests: {e}")))?;
+    let outcome = TestOutcome {
+        passed: report.passed(),
+        total: report.total(),
+        feedback: report.feedback(3),
+    };
+    ctx.record_tool_call(
+        "public_tests",
+        outcome.all_passed(),
+        started.elapsed(),
+        &format!("{}/{} passed", outcome.passed, outcome.total),
+    );
+    Ok(outcome)
+}
+
 /// Runs the verifier that fits the task on `attempt` and records its
 /// evidence there. `round` numbers the attempt in events.
 ///
@@ -219,23 +247,8 @@ pub async fn verify_attempt(
                     "the task has public tests but no sandbox harness is configured",
                 ));
             };
-            let code = extract_code(&attempt.answer);
-            let started = Instant::now();
-            let report = harness
-                .run_python(&code, suite)
-                .await
-                .map_err(|e| NodeError::failed(format!("running the public tests: {e}")))?;
-            let outcome = TestOutcome {
-                passed: report.passed(),
-                total: report.total(),
-                feedback: report.feedback(3),
-            };
-            ctx.record_tool_call(
-                "public_tests",
-                outcome.all_passed(),
-                started.elapsed(),
-                &format!("{}/{} passed", outcome.passed, outcome.total),
-            );
+            let outcome =
+                run_public_tests(ctx, harness, &extract_code(&attempt.answer), suite).await?;
             ctx.emit(
                 "tests",
                 serde_json::json!({
