@@ -172,3 +172,115 @@ class WitWorld(wit_world.WitWorld):
             return Outcome(Status.EXCEPTION, 0, type(exc).__name__, message, text, current)
         _flush()
         return Outcome(Status.OK, 0, "", "", "", "")
+
+    def score(self, program, entry_point, seed):
+        return _score(program, entry_point, seed)
+
+
+# --- scoring ------------------------------------------------------------------
+#
+# `score` decides a verdict that the program under test must not be able to
+# forge. The program runs in this interpreter, so everything the driver uses
+# after the program starts is bound to locals first (module attributes could
+# be replaced), and an audit hook refuses every way Python code can reach a
+# running frame (and with it the driver's locals), install a tracer that could
+# jump over an `assert`, rewrite a function's code, or add a hook of its own.
+# A refused operation raises, which fails the program: scoring errs towards
+# "failed", never towards "passed".
+
+_SCORE_REFUSED = frozenset(
+    {
+        "sys._getframe",
+        "sys._current_frames",
+        "sys._current_exceptions",
+        "sys.settrace",
+        "sys.setprofile",
+        "sys.monitoring.register_callback",
+        "sys.addaudithook",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+    }
+)
+# Attributes that lead to a running frame: reading them is refused.
+_SCORE_FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
+# Attributes that change what a function runs: writing them is refused for
+# the driver's own functions (the program may set its own functions'
+# defaults, as namedtuple and dataclasses do), and `__code__` for any.
+_SCORE_DEFAULT_ATTRS = frozenset({"__defaults__", "__kwdefaults__"})
+
+
+def _score_guard(event, args, _refused, _frames, _defaults, _protected, _len, _type, _str, _id):
+    # Every name used here is a parameter bound once at import (see below),
+    # so rebinding module attributes cannot change what the guard does.
+    if event in _refused:
+        raise RuntimeError("refused while scoring: " + event)
+    if event in ("object.__getattr__", "object.__setattr__") and _len(args) > 1:
+        name = args[1]
+        # A str subclass could hash unlike the name it stands for: refuse it.
+        if _type(name) is not _str:
+            raise RuntimeError("refused while scoring: " + event)
+        if event == "object.__getattr__" and name in _frames:
+            raise RuntimeError("refused while scoring: reading " + name)
+        if event == "object.__setattr__" and (
+            name == "__code__" or (name in _defaults and _id(args[0]) in _protected)
+        ):
+            raise RuntimeError("refused while scoring: setting " + name)
+
+
+def _eq_forged(value, _object=object):
+    """True when `value` claims to equal a fresh, unrelated object: the
+    always-true `__eq__` that the official HumanEval harness also accepts."""
+    probe = _object()
+    return (value == probe) is True or (value != probe) is False
+
+
+def _forgery_checked(fn, _forged=_eq_forged, _error=AssertionError):
+    def candidate(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        if _forged(result):
+            raise _error("the candidate returned a value that equals anything")
+        return result
+
+    return candidate
+
+
+def _score(program, entry_point, seed):
+    """See the module comment above `_SCORE_REFUSED`."""
+    # Everything used after the program starts is a local from here on.
+    passed = False
+    run_exec, run_compile, guard_entry = exec, compile, _forgery_checked
+    to_stderr, errors = sys.stderr.write, sys.stderr
+    random.seed(seed)
+    sys.stdin = io.StringIO("")
+    sys.addaudithook(_score_guard)
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    try:
+        run_exec(run_compile(program, "program.py", "exec", optimize=0), namespace)
+        if entry_point:
+            namespace["check"](guard_entry(namespace[entry_point]))
+        passed = True
+    except BaseException as exc:  # noqa: BLE001 - any failure is a failed score
+        passed = False
+        try:
+            line = exc.__traceback__.tb_lineno if exc.__traceback__ is not None else 0
+            to_stderr("score: %s: %s (line %d)\n" % (type(exc).__name__, exc, line))
+        except BaseException:  # noqa: BLE001
+            pass
+    try:
+        errors.flush()
+    except BaseException:  # noqa: BLE001
+        pass
+    return passed
+
+
+_score_guard.__defaults__ = (
+    _SCORE_REFUSED,
+    _SCORE_FRAME_ATTRS,
+    _SCORE_DEFAULT_ATTRS,
+    frozenset(id(f) for f in (_score_guard, _eq_forged, _forgery_checked, _score)),
+    len,
+    type,
+    str,
+    id,
+)

@@ -12,7 +12,11 @@
 //!
 //! Precompiled artifacts live in `$HONE_CACHE_DIR/wasm-precompiled/`, named
 //! by the wasm's sha256 and the engine's precompile-compatibility hash, and
-//! are written atomically (temporary file, then rename).
+//! are written atomically (temporary file, then rename). They are native
+//! code, so they are trusted only from an absolute cache directory (never a
+//! relative path, which would resolve inside whatever checkout hone runs
+//! in) and only when their bytes match the `.sha256` sidecar the host wrote
+//! next to them when it compiled them; anything else is compiled afresh.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -145,11 +149,48 @@ pub(crate) fn engine_hash(engine: &Engine) -> String {
     hex::encode(&hasher.0.finalize()[..8])
 }
 
-/// Path of the precompiled artifact for `sha256` under `cache_dir`.
-pub(crate) fn precompiled_path(cache_dir: &Path, sha256: &str, engine: &Engine) -> PathBuf {
-    cache_dir
-        .join("wasm-precompiled")
-        .join(format!("{sha256}-{}.cwasm", engine_hash(engine)))
+/// Path of the precompiled artifact for `sha256` under `cache_dir`, or
+/// `None` when `cache_dir` is relative: native code is never loaded from a
+/// path that depends on the working directory.
+pub(crate) fn precompiled_path(cache_dir: &Path, sha256: &str, engine: &Engine) -> Option<PathBuf> {
+    cache_dir.is_absolute().then(|| {
+        cache_dir
+            .join("wasm-precompiled")
+            .join(format!("{sha256}-{}.cwasm", engine_hash(engine)))
+    })
+}
+
+/// The checksum sidecar of a precompiled artifact.
+fn checksum_path(artifact: &Path) -> PathBuf {
+    let mut name = artifact.as_os_str().to_owned();
+    name.push(".sha256");
+    PathBuf::from(name)
+}
+
+/// Writes a precompiled artifact and then its checksum sidecar.
+pub(crate) fn write_precompiled(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, bytes)?;
+    write_atomic(&checksum_path(path), sha256_hex(bytes).as_bytes())
+}
+
+/// Whether the artifact at `path` exists and its bytes match the checksum
+/// the host wrote beside it. A missing or unreadable sidecar is a mismatch.
+pub(crate) fn precompiled_is_intact(path: &Path) -> bool {
+    let Ok(expected) = std::fs::read_to_string(checksum_path(path)) else {
+        return false;
+    };
+    match sha256_of_file(path) {
+        Ok(actual) => actual == expected.trim(),
+        Err(_) => false,
+    }
+}
+
+/// sha256 of a file, streamed.
+fn sha256_of_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Writes `bytes` to `path` atomically: a unique temporary file in the same
@@ -220,6 +261,31 @@ mod tests {
         )
         .expect("write");
         assert!(read_guest(&path, "python", PYTHON_GUEST_ENV, None).is_ok());
+    }
+
+    #[test]
+    fn precompiled_artifacts_need_an_absolute_cache_dir() {
+        let engine = Engine::default();
+        assert!(precompiled_path(Path::new(".hone/cache"), "ab", &engine).is_none());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = precompiled_path(dir.path(), "ab", &engine).expect("absolute");
+        assert!(path.starts_with(dir.path()));
+    }
+
+    #[test]
+    fn precompiled_artifacts_are_checked_against_the_host_checksum() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("g.cwasm");
+        write_precompiled(&path, b"native code").expect("write");
+        assert!(precompiled_is_intact(&path));
+        // Replaced behind the host's back: refused.
+        std::fs::write(&path, b"planted code").expect("write");
+        assert!(!precompiled_is_intact(&path));
+        // No sidecar (placed there by something else): refused.
+        std::fs::write(&path, b"native code").expect("write");
+        assert!(precompiled_is_intact(&path));
+        std::fs::remove_file(checksum_path(&path)).expect("rm");
+        assert!(!precompiled_is_intact(&path));
     }
 
     #[test]

@@ -1,7 +1,14 @@
-//! Engines, loaded guests and single executions (synchronous; the async
-//! layer in `sandbox.rs` runs these on dedicated worker threads).
+//! Engines, loaded guests and single executions.
+//!
+//! Executions are async (wasmtime's async support) and run on a dedicated
+//! worker thread's own single-threaded tokio runtime (see `sandbox.rs`), so
+//! a wall-time limit holds whatever the guest does: epoch interruption stops
+//! wasm code that runs, and a timer around the whole call drops a guest that
+//! is blocked in a host call (a WASI sleep or poll), which epochs cannot
+//! reach.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -33,6 +40,7 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "guest/wit",
         world: "python",
+        exports: { default: async },
     });
 }
 
@@ -74,27 +82,45 @@ pub(crate) fn engine(fuel: bool) -> Result<Engine> {
 }
 
 /// Loads the precompiled form of `guest` from the cache, compiling and
-/// storing it first when absent or stale.
+/// storing it first when absent, stale or not intact. The artifact is native
+/// code: it is loaded only from an absolute cache directory and only when it
+/// matches the checksum the host wrote beside it (see [`artifacts`]).
 fn load_precompiled<T>(
     engine: &Engine,
     cache_dir: &Path,
     guest: &GuestBytes,
     compile: impl Fn(&Engine, &[u8]) -> wasmtime::Result<Vec<u8>>,
     deserialize: impl Fn(&Engine, &Path) -> wasmtime::Result<T>,
+    deserialize_bytes: impl Fn(&Engine, &[u8]) -> wasmtime::Result<T>,
 ) -> Result<T> {
-    let cached = artifacts::precompiled_path(cache_dir, &guest.sha256, engine);
+    let compiling = || {
+        tracing::info!(guest = %guest.path.display(), "precompiling guest (one-off)");
+        compile(engine, &guest.bytes)
+            .map_err(|e| SandboxError::wasmtime(&format!("compiling {}", guest.path.display()), e))
+    };
+    let Some(cached) = artifacts::precompiled_path(cache_dir, &guest.sha256, engine) else {
+        tracing::warn!(
+            cache_dir = %cache_dir.display(),
+            "the cache directory is relative; compiling the guest without caching it"
+        );
+        let bytes = compiling()?;
+        return deserialize_bytes(engine, &bytes)
+            .map_err(|e| SandboxError::wasmtime("loading the compiled guest", e));
+    };
     if cached.exists() {
-        match deserialize(engine, &cached) {
-            Ok(t) => return Ok(t),
-            Err(e) => {
-                tracing::warn!(path = %cached.display(), error = %e, "stale precompiled artifact; recompiling")
+        if artifacts::precompiled_is_intact(&cached) {
+            match deserialize(engine, &cached) {
+                Ok(t) => return Ok(t),
+                Err(e) => {
+                    tracing::warn!(path = %cached.display(), error = %e, "stale precompiled artifact; recompiling")
+                }
             }
+        } else {
+            tracing::warn!(path = %cached.display(), "precompiled artifact does not match the checksum hone wrote; recompiling");
         }
     }
-    tracing::info!(guest = %guest.path.display(), "precompiling guest (one-off)");
-    let bytes = compile(engine, &guest.bytes)
-        .map_err(|e| SandboxError::wasmtime(&format!("compiling {}", guest.path.display()), e))?;
-    artifacts::write_atomic(&cached, &bytes)?;
+    let bytes = compiling()?;
+    artifacts::write_precompiled(&cached, &bytes)?;
     deserialize(engine, &cached)
         .map_err(|e| SandboxError::wasmtime(&format!("loading {}", cached.display()), e))
 }
@@ -250,6 +276,23 @@ fn classify_error(err: &wasmtime::Error, memory_denied: bool) -> Status {
     }
 }
 
+/// How far past its limit an execution may run before the host drops it.
+/// The epoch deadline fires first for wasm code that runs; this timer is for
+/// a guest blocked in a host call.
+const DEADLINE_SLACK: Duration = EPOCH_TICK;
+
+/// Runs a guest call under the wall-time limit: `None` when the limit passed
+/// while the guest was blocked in a host call (the call is dropped, which
+/// leaves its store unusable).
+async fn within_limit<T>(
+    limit: Duration,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> Option<wasmtime::Result<T>> {
+    tokio::time::timeout(limit + DEADLINE_SLACK, call)
+        .await
+        .ok()
+}
+
 // ---------------------------------------------------------------------------
 // Python.
 
@@ -346,12 +389,15 @@ impl PythonRuntime {
             &guest,
             |e, b| e.precompile_component(b),
             // SAFETY: the file was written by `precompile_component` of a
-            // compatible engine (wasmtime re-checks the header); the cache
-            // directory is trusted like the binary itself.
+            // compatible engine (wasmtime re-checks the header) and matched
+            // the checksum written with it, in the user's own cache
+            // directory, which is trusted like the binary itself.
             |e, p| unsafe { Component::deserialize_file(e, p) },
+            // SAFETY: the bytes come from `precompile_component` just now.
+            |e, b| unsafe { Component::deserialize(e, b) },
         )?;
         let mut linker = wasmtime::component::Linker::<PyState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| SandboxError::wasmtime("linking WASI", e))?;
         bindings::Python::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| SandboxError::wasmtime("linking the report import", e))?;
@@ -364,7 +410,7 @@ impl PythonRuntime {
     }
 
     /// A fresh store and instance.
-    pub(crate) fn instantiate(
+    pub(crate) async fn instantiate(
         &self,
         limits: &Limits,
         mount: Option<&Mount>,
@@ -383,7 +429,12 @@ impl PythonRuntime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         prepare_store(&mut store, limits, self.fuel)?;
-        match self.pre.instantiate(&mut store) {
+        let instantiated =
+            within_limit(limits.wall_time, self.pre.instantiate_async(&mut store)).await;
+        let Some(instantiated) = instantiated else {
+            return Ok(Err(Status::Timeout));
+        };
+        match instantiated {
             Ok(python) => Ok(Ok(PyInstance {
                 store,
                 python,
@@ -400,16 +451,8 @@ impl PythonRuntime {
         }
     }
 
-    /// Runs `cells` in `instance` under `limits`.
-    pub(crate) fn call(
-        &self,
-        instance: &mut PyInstance,
-        cells: &[Cell],
-        stdin: &str,
-        seed: u64,
-        limits: &Limits,
-    ) -> Result<ExecResult> {
-        let started = Instant::now();
+    /// Resets the per-call state of `instance` for a call under `limits`.
+    fn begin_call(&self, instance: &mut PyInstance, limits: &Limits) -> Result<()> {
         instance.capture.reset(limits);
         {
             let data = instance.store.data_mut();
@@ -419,7 +462,66 @@ impl PythonRuntime {
             data.reports_truncated = false;
             data.limiter = Limiter::new(limits.memory_bytes);
         }
-        prepare_store(&mut instance.store, limits, self.fuel)?;
+        prepare_store(&mut instance.store, limits, self.fuel)
+    }
+
+    /// The value of a call that returned normally, else the status it ended
+    /// with; marks the instance unusable when the call trapped or was
+    /// dropped at its deadline.
+    fn settle<T>(
+        instance: &mut PyInstance,
+        outcome: Option<wasmtime::Result<T>>,
+    ) -> std::result::Result<T, Status> {
+        let denied = instance.store.data().limiter.denied;
+        match outcome {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(e)) => {
+                instance.poisoned = true;
+                Err(classify_error(&e, denied))
+            }
+            None => {
+                instance.poisoned = true;
+                Err(Status::Timeout)
+            }
+        }
+    }
+
+    /// Collects what a call left in `instance` into a result.
+    fn finish_call(
+        &self,
+        instance: &mut PyInstance,
+        status: Status,
+        limits: &Limits,
+        started: Instant,
+    ) -> ExecResult {
+        let fuel_consumed = fuel_consumed(&instance.store, limits, self.fuel);
+        let (stdout, stdout_truncated) = instance.capture.stdout.take();
+        let (stderr, stderr_truncated) = instance.capture.stderr.take();
+        let data = instance.store.data_mut();
+        ExecResult {
+            status,
+            stdout,
+            stderr,
+            stdout_truncated,
+            stderr_truncated,
+            reports: std::mem::take(&mut data.reports),
+            reports_truncated: data.reports_truncated,
+            duration: started.elapsed(),
+            fuel_consumed,
+        }
+    }
+
+    /// Runs `cells` in `instance` under `limits`.
+    pub(crate) async fn call(
+        &self,
+        instance: &mut PyInstance,
+        cells: &[Cell],
+        stdin: &str,
+        seed: u64,
+        limits: &Limits,
+    ) -> Result<ExecResult> {
+        let started = Instant::now();
+        self.begin_call(instance, limits)?;
         let cells: Vec<bindings::Cell> = cells
             .iter()
             .map(|c| bindings::Cell {
@@ -428,11 +530,15 @@ impl PythonRuntime {
                 echo: c.echo,
             })
             .collect();
-        let outcome = instance
-            .python
-            .call_run(&mut instance.store, &cells, stdin, seed);
-        let denied = instance.store.data().limiter.denied;
-        let status = match outcome {
+        let outcome = within_limit(
+            limits.wall_time,
+            instance
+                .python
+                .call_run(&mut instance.store, &cells, stdin, seed),
+        )
+        .await;
+        let status = match Self::settle(instance, outcome) {
+            Err(status) => status,
             Ok(o) => match o.status {
                 bindings::Status::Ok => Status::Ok,
                 bindings::Status::Exit => Status::Exit { code: o.exit_code },
@@ -446,30 +552,61 @@ impl PythonRuntime {
                     cell: o.failed_cell,
                 },
             },
-            Err(e) => {
-                instance.poisoned = true;
-                classify_error(&e, denied)
-            }
         };
-        let fuel_consumed = fuel_consumed(&instance.store, limits, self.fuel);
-        let (stdout, stdout_truncated) = instance.capture.stdout.take();
-        let (stderr, stderr_truncated) = instance.capture.stderr.take();
-        let data = instance.store.data_mut();
-        Ok(ExecResult {
-            status,
-            stdout,
-            stderr,
-            stdout_truncated,
-            stderr_truncated,
-            reports: std::mem::take(&mut data.reports),
-            reports_truncated: data.reports_truncated,
-            duration: started.elapsed(),
-            fuel_consumed,
-        })
+        Ok(self.finish_call(instance, status, limits, started))
+    }
+
+    /// Scores `program` in a fresh instance (see the guest's `score`): the
+    /// result's status is `Ok` only when the guest returned normally *and*
+    /// said the program ran to completion; a program that failed is an
+    /// `Exception` whose details come from the guest's stderr (for display
+    /// only: they never decide the verdict).
+    pub(crate) async fn score(
+        &self,
+        program: &str,
+        entry_point: &str,
+        seed: u64,
+        limits: &Limits,
+    ) -> Result<ExecResult> {
+        let started = Instant::now();
+        let mut instance = match self.instantiate(limits, None).await? {
+            Ok(i) => i,
+            Err(status) => return Ok(ExecResult::empty(status, started)),
+        };
+        self.begin_call(&mut instance, limits)?;
+        let outcome = within_limit(
+            limits.wall_time,
+            instance
+                .python
+                .call_score(&mut instance.store, program, entry_point, seed),
+        )
+        .await;
+        let status = match Self::settle(&mut instance, outcome) {
+            Err(status) => status,
+            Ok(true) => Status::Ok,
+            Ok(false) => Status::Exception {
+                kind: "TestFailure".into(),
+                message: "the program did not run to completion".into(),
+                traceback: String::new(),
+                cell: String::new(),
+            },
+        };
+        let mut result = self.finish_call(&mut instance, status, limits, started);
+        if let Status::Exception { message, .. } = &mut result.status {
+            if let Some(line) = result
+                .stderr
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("score: "))
+            {
+                *message = line.trim_start_matches("score: ").to_string();
+            }
+        }
+        Ok(result)
     }
 
     /// One-shot: fresh instance, one call, dropped.
-    pub(crate) fn run_once(
+    pub(crate) async fn run_once(
         &self,
         cells: &[Cell],
         stdin: &str,
@@ -478,11 +615,11 @@ impl PythonRuntime {
         mount: Option<&Mount>,
     ) -> Result<ExecResult> {
         let started = Instant::now();
-        let mut instance = match self.instantiate(limits, mount)? {
+        let mut instance = match self.instantiate(limits, mount).await? {
             Ok(i) => i,
             Err(status) => return Ok(ExecResult::empty(status, started)),
         };
-        let mut result = self.call(&mut instance, cells, stdin, seed, limits)?;
+        let mut result = self.call(&mut instance, cells, stdin, seed, limits).await?;
         result.duration = started.elapsed();
         Ok(result)
     }
@@ -537,9 +674,11 @@ impl JsRuntime {
             |e, b| e.precompile_module(b),
             // SAFETY: as for the Python component above.
             |e, p| unsafe { Module::deserialize_file(e, p) },
+            // SAFETY: as for the Python component above.
+            |e, b| unsafe { Module::deserialize(e, b) },
         )?;
         let mut linker = Linker::<JsState>::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut JsState| &mut s.wasi)
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut JsState| &mut s.wasi)
             .map_err(|e| SandboxError::wasmtime("linking WASI preview 1", e))?;
         let pre = linker
             .instantiate_pre(&module)
@@ -548,7 +687,7 @@ impl JsRuntime {
     }
 
     /// Runs `code` as a script in a fresh instance.
-    pub(crate) fn run_once(
+    pub(crate) async fn run_once(
         &self,
         code: &str,
         stdin: &str,
@@ -568,16 +707,18 @@ impl JsRuntime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         prepare_store(&mut store, limits, self.fuel)?;
-        let outcome = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, "_start"))
-            .and_then(|start| start.call(&mut store, ()));
+        let run = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+            start.call_async(&mut store, ()).await
+        };
+        let outcome = within_limit(limits.wall_time, run).await;
         let denied = store.data().limiter.denied;
         let exception = capture.stderr.take_marked();
         let mut status = match outcome {
-            Ok(()) => Status::Ok,
-            Err(e) => classify_error(&e, denied),
+            Some(Ok(())) => Status::Ok,
+            Some(Err(e)) => classify_error(&e, denied),
+            None => Status::Timeout,
         };
         if let (Status::Exit { code: 1 }, Some(line)) = (&status, exception) {
             status = parse_js_exception(&line, denied);

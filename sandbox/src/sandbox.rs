@@ -1,5 +1,6 @@
 //! The async, tokio-friendly front end.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -224,45 +225,104 @@ impl Sandbox {
     /// [`Sandbox::preload_blocking`] off the async runtime's workers.
     pub async fn preload(&self, language: Language) -> Result<()> {
         let this = self.clone();
-        on_worker(move || this.preload_blocking(language)).await
+        on_worker(move || async move { this.preload_blocking(language) }).await
     }
 
-    /// Runs `program` under `limits`, synchronously on the calling thread.
-    /// Not bounded by [`SandboxConfig::max_concurrency`]; for use outside an
-    /// async runtime (benchmarks, scripts). Deep recursion needs a large
-    /// native stack: prefer [`Sandbox::run`] on threads with small stacks.
+    /// Runs `program` under `limits` on the calling thread, which it blocks
+    /// (on a runtime of its own) until the execution ends. Not bounded by
+    /// [`SandboxConfig::max_concurrency`]; for use outside an async runtime
+    /// (benchmarks, scripts). Deep recursion needs a large native stack:
+    /// prefer [`Sandbox::run`] on threads with small stacks.
     pub fn run_blocking(&self, program: &Program, limits: &Limits) -> Result<ExecResult> {
+        block_on_local(self.execute(program, limits))
+    }
+
+    /// Runs one execution on the current thread's runtime.
+    async fn execute(&self, program: &Program, limits: &Limits) -> Result<ExecResult> {
         let seed = program.seed.unwrap_or_else(fresh_seed);
         match program.language {
-            Language::Python => self.python()?.run_once(
-                &program.cells,
-                &program.stdin,
-                seed,
-                limits,
-                program.mount.as_ref(),
-            ),
+            Language::Python => {
+                self.python()?
+                    .run_once(
+                        &program.cells,
+                        &program.stdin,
+                        seed,
+                        limits,
+                        program.mount.as_ref(),
+                    )
+                    .await
+            }
             Language::JavaScript => {
                 let code = join_cells(&program.cells);
                 self.javascript()?
                     .run_once(&code, &program.stdin, limits, program.mount.as_ref())
+                    .await
             }
         }
+    }
+
+    /// Scores a Python program the way the official HumanEval harness does,
+    /// with the verdict decided here, by the host: a fresh interpreter runs
+    /// `program` as one module and then, when `entry_point` is given,
+    /// `check(entry_point)`; the result's status is [`Status::Ok`] only when
+    /// that ran to completion without an exception within `limits`.
+    ///
+    /// Nothing the program prints, or calls, can turn a failure into a
+    /// pass: the guest returns the verdict from a local the program cannot
+    /// reach (frame, tracer and garbage-collector introspection are refused
+    /// while it runs), and an exit (`sys.exit`, `os._exit`), a trap or a
+    /// timeout is a failure whatever was printed before. A returned value
+    /// whose `==` holds against an unrelated object fails as a forged
+    /// equality. What this shares with the official harness: the program may
+    /// still rebind builtins or stdlib functions that the tests themselves
+    /// call (`abs`, `math.isclose`), since both run in one namespace.
+    ///
+    /// Use this for verdicts that are reported as scores; per-test feedback
+    /// for a model (hone-tools' `Harness`) runs through [`Sandbox::run`].
+    pub async fn score(
+        &self,
+        program: impl Into<String>,
+        entry_point: impl Into<String>,
+        seed: u64,
+        limits: Limits,
+    ) -> Result<ExecResult> {
+        let permit = self.permit().await?;
+        let this = self.clone();
+        let (program, entry_point) = (program.into(), entry_point.into());
+        on_worker(move || async move {
+            let _permit = permit;
+            this.python()?
+                .score(&program, &entry_point, seed, &limits)
+                .await
+        })
+        .await
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| SandboxError::Worker(e.to_string()))
+    }
+
+    /// Executions that may start now without waiting: the configured
+    /// concurrency minus those running. Equal to
+    /// [`SandboxConfig::max_concurrency`] when the sandbox is idle, so a
+    /// test can check that no execution leaked its slot.
+    pub fn available_slots(&self) -> usize {
+        self.permits.available_permits()
     }
 
     /// Runs `program` under `limits` on a worker thread; waits (without
     /// blocking) for a concurrency permit first. Dropping the future does not
     /// stop the execution early: it still ends within its own limits.
     pub async fn run(&self, program: Program, limits: Limits) -> Result<ExecResult> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| SandboxError::Worker(e.to_string()))?;
+        let permit = self.permit().await?;
         let this = self.clone();
-        on_worker(move || {
+        on_worker(move || async move {
             let _permit = permit;
-            this.run_blocking(&program, &limits)
+            this.execute(&program, &limits).await
         })
         .await
     }
@@ -282,19 +342,39 @@ impl Sandbox {
     }
 }
 
-/// Runs `f` on a fresh thread with a large stack and awaits its result.
-async fn on_worker<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+/// Runs the future `f` makes on a fresh thread with a large stack (and a
+/// runtime of its own), and awaits its result. Guests never run on the
+/// caller's runtime workers, which they would block for up to their limit.
+async fn on_worker<T, F, Fut>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T>>,
+{
     let (tx, rx) = oneshot::channel();
     std::thread::Builder::new()
         .name("hone-sandbox-exec".into())
         .stack_size(WORKER_STACK_BYTES)
         .spawn(move || {
-            let _ = tx.send(f());
+            let _ = tx.send(block_on_local(f()));
         })
         .map_err(|e| SandboxError::io("spawning a sandbox worker", e))?;
     rx.await.map_err(|_| {
         SandboxError::Worker("the worker thread ended without a result (panic)".into())
     })?
+}
+
+/// Drives `fut` to completion on a single-threaded runtime owned by the
+/// current thread. The runtime is shut down without waiting for anything a
+/// guest left behind, so a dropped guest cannot hold the thread.
+fn block_on_local<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SandboxError::io("starting a sandbox worker's runtime", e))?;
+    let result = runtime.block_on(fut);
+    runtime.shutdown_background();
+    result
 }
 
 fn join_cells(cells: &[crate::Cell]) -> String {
@@ -377,16 +457,10 @@ impl Session {
     /// Runs `code` in the session's globals; a trailing expression's `repr`
     /// is printed (REPL style). The cell is named `<cell N>`.
     pub async fn run(&mut self, code: impl Into<String>) -> Result<ExecResult> {
-        let permit = self
-            .sandbox
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| SandboxError::Worker(e.to_string()))?;
+        let permit = self.sandbox.permit().await?;
         let runtime = {
             let sandbox = self.sandbox.clone();
-            on_worker(move || sandbox.python()).await?
+            on_worker(move || async move { sandbox.python() }).await?
         };
         if self.instance.is_none() && self.started {
             self.restarts += 1;
@@ -400,17 +474,19 @@ impl Session {
             code: code.into(),
             echo: true,
         };
-        let (instance, result) = on_worker(move || {
+        let (instance, result) = on_worker(move || async move {
             let _permit = permit;
             let started = std::time::Instant::now();
             let mut instance = match instance {
                 Some(i) => i,
-                None => match runtime.instantiate(&limits, mount.as_ref())? {
+                None => match runtime.instantiate(&limits, mount.as_ref()).await? {
                     Ok(i) => i,
                     Err(status) => return Ok((None, ExecResult::empty(status, started))),
                 },
             };
-            let mut result = runtime.call(&mut instance, &[cell], "", fresh_seed(), &limits)?;
+            let mut result = runtime
+                .call(&mut instance, &[cell], "", fresh_seed(), &limits)
+                .await?;
             result.duration = started.elapsed();
             let keep = (!instance.is_poisoned()).then_some(instance);
             Ok((keep, result))

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{quick, sandbox, sandbox_for};
+use common::{quick, roomy, sandbox, sandbox_for};
 use hone_sandbox::{Language, Limits, Program, SandboxConfig, Status};
 
 #[tokio::test]
@@ -74,7 +74,7 @@ async fn hostile_programs() {
             Program::javascript("let a = []; for (;;) a.push(new Array(1e6).fill(1));"),
             Limits {
                 memory_bytes: 64 << 20,
-                ..quick(10_000)
+                ..roomy()
             },
         )
         .await
@@ -85,7 +85,7 @@ async fn hostile_programs() {
             Program::javascript("for (let i = 0; i < 1e5; i++) console.log('flood', i);"),
             Limits {
                 stdout_bytes: 500,
-                ..quick(10_000)
+                ..roomy()
             },
         )
         .await
@@ -95,7 +95,7 @@ async fn hostile_programs() {
     let r = sb
         .run(
             Program::javascript("function f(n) { return f(n + 1) + 1; } f(0);"),
-            quick(10_000),
+            roomy(),
         )
         .await
         .expect("run");
@@ -105,24 +105,24 @@ async fn hostile_programs() {
         "{r:?}"
     );
     let r = sb
-        .run(Program::javascript("std.exit(3)"), quick(5000))
+        .run(Program::javascript("std.exit(3)"), roomy())
         .await
         .expect("run");
     assert_eq!(r.status, Status::Exit { code: 3 });
     let r = sb
-        .run(Program::javascript("const f = std.open('/etc/passwd', 'r'); console.log(f === null ? 'null' : f.readAsString());"), quick(5000))
+        .run(Program::javascript("const f = std.open('/etc/passwd', 'r'); console.log(f === null ? 'null' : f.readAsString());"), roomy())
         .await
         .expect("run");
     assert_eq!(r.stdout, "null\n", "{r:?}");
     let r = sb
-        .run(Program::javascript("const f = std.open('../Cargo.toml', 'r'); console.log(f === null ? 'null' : 'leak');"), quick(5000))
+        .run(Program::javascript("const f = std.open('../Cargo.toml', 'r'); console.log(f === null ? 'null' : 'leak');"), roomy())
         .await
         .expect("run");
     assert_eq!(r.stdout, "null\n", "{r:?}");
     let r = sb
         .run(
             Program::javascript("console.log(JSON.stringify(std.getenviron()));"),
-            quick(5000),
+            roomy(),
         )
         .await
         .expect("run");
@@ -130,7 +130,7 @@ async fn hostile_programs() {
     let r = sb
         .run(
             Program::javascript("console.log(typeof fetch, typeof require);"),
-            quick(5000),
+            roomy(),
         )
         .await
         .expect("run");
@@ -153,7 +153,7 @@ async fn fuel_limits_work_on_a_fuel_engine() {
     );
     let limits = Limits {
         fuel: Some(5_000_000),
-        ..quick(10_000)
+        ..roomy()
     };
     let r = sb
         .run(Program::javascript("for (;;) {}"), limits.clone())

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{quick, sandbox};
+use common::{quick, roomy, sandbox};
 use hone_sandbox::{Cell, Limits, Mount, Program, Status};
 
 fn exception_kind(status: &Status) -> &str {
@@ -90,10 +90,7 @@ async fn memory_bomb_is_a_clean_memory_error() {
         "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 1024**2))",
         "s = 'x' * (10**9)",
     ] {
-        let r = sb
-            .run(Program::python(code), quick(5000))
-            .await
-            .expect("run");
+        let r = sb.run(Program::python(code), roomy()).await.expect("run");
         assert!(
             matches!(r.status, Status::OutOfMemory { .. }),
             "{code}: {r:?}"
@@ -112,7 +109,7 @@ async fn output_flood_truncates_and_flags() {
     let sb = sandbox();
     let limits = Limits {
         stdout_bytes: 1000,
-        ..quick(5000)
+        ..roomy()
     };
     let r = sb
         .run(
@@ -147,7 +144,7 @@ async fn deep_recursion_is_a_recursion_error() {
     let r = sb
         .run(
             Program::python("def f(n):\n    return f(n + 1)\nf(0)"),
-            quick(5000),
+            roomy(),
         )
         .await
         .expect("run");
@@ -156,7 +153,7 @@ async fn deep_recursion_is_a_recursion_error() {
     let r = sb
         .run(
             Program::python("x = []\nfor _ in range(100000):\n    x = [x]\nprint(len(repr(x)))"),
-            quick(5000),
+            roomy(),
         )
         .await
         .expect("run");
@@ -183,20 +180,17 @@ async fn sys_exit_codes() {
         ("import sys; sys.exit('bye')", 1),
     ];
     for (code, expected) in cases {
-        let r = sb
-            .run(Program::python(code), quick(5000))
-            .await
-            .expect("run");
+        let r = sb.run(Program::python(code), roomy()).await.expect("run");
         assert_eq!(r.status, Status::Exit { code: expected }, "{code}: {r:?}");
     }
     let r = sb
-        .run(Program::python("import sys; sys.exit('bye')"), quick(5000))
+        .run(Program::python("import sys; sys.exit('bye')"), roomy())
         .await
         .expect("run");
     assert_eq!(r.stderr, "bye\n");
     // WASI preview 2 carries only success/failure for a hard exit.
     let r = sb
-        .run(Program::python("import os; os._exit(4)"), quick(5000))
+        .run(Program::python("import os; os._exit(4)"), roomy())
         .await
         .expect("run");
     assert_eq!(r.status, Status::Exit { code: 1 }, "{r:?}");
@@ -315,17 +309,14 @@ async fn no_host_files_env_or_network() {
             ][..],
         ),
     ] {
-        let r = sb
-            .run(Program::python(code), quick(5000))
-            .await
-            .expect("run");
+        let r = sb.run(Program::python(code), roomy()).await.expect("run");
         let kind = exception_kind(&r.status);
         assert!(kinds.contains(&kind), "{code}: {r:?}");
     }
     let r = sb
         .run(
             Program::python("import os; print(dict(os.environ)); print(os.getcwd())"),
-            quick(5000),
+            roomy(),
         )
         .await
         .expect("run");
@@ -345,7 +336,7 @@ async fn read_only_mount() {
     let r = sb
         .run(
             Program::python("print(open('/data/data.txt').read())").with_mount(mount.clone()),
-            quick(5000),
+            roomy(),
         )
         .await
         .expect("run");
@@ -353,7 +344,7 @@ async fn read_only_mount() {
     let r = sb
         .run(
             Program::python("open('/data/new.txt', 'w').write('x')").with_mount(mount.clone()),
-            quick(5000),
+            roomy(),
         )
         .await
         .expect("run");
@@ -362,7 +353,7 @@ async fn read_only_mount() {
     let r = sb
         .run(
             Program::python("print(open('/data/../../etc/passwd').read())").with_mount(mount),
-            quick(5000),
+            roomy(),
         )
         .await
         .expect("run");
@@ -372,8 +363,8 @@ async fn read_only_mount() {
 #[tokio::test]
 async fn session_keeps_globals_and_isolates() {
     let sb = sandbox();
-    let mut a = sb.session(quick(2000));
-    let mut b = sb.session(quick(2000));
+    let mut a = sb.session(quick(5000));
+    let mut b = sb.session(quick(5000));
     let r = a
         .run("x = 40\ndef inc(v):\n    return v + 1")
         .await
@@ -402,7 +393,7 @@ async fn hostile_runs_do_not_starve_a_good_one() {
         max_concurrency: 3,
         ..hone_sandbox::SandboxConfig::default()
     });
-    let good_limits = quick(8000);
+    let good_limits = roomy();
     let bad = |code: &'static str| {
         let sb = sb.clone();
         tokio::spawn(async move { sb.run(Program::python(code), quick(1500)).await })
@@ -416,7 +407,7 @@ async fn hostile_runs_do_not_starve_a_good_one() {
     let good = good.await.expect("good run");
     assert_eq!(good.status, Status::Ok, "{good:?}");
     assert!(
-        good.duration < std::time::Duration::from_secs(8),
+        good.duration < std::time::Duration::from_millis(common::ROOMY_MS),
         "{good:?}"
     );
     assert_eq!(good.stdout, "good\n");
@@ -444,7 +435,7 @@ async fn thousand_hostile_runs_keep_host_memory_stable() {
     ];
     let limits = Limits {
         stdout_bytes: 1024,
-        ..quick(2000)
+        ..roomy()
     };
     // Warm up allocator pools before measuring.
     for code in hostile {
