@@ -22,7 +22,8 @@ Running it again rewrites nothing that is already right.
 
 `report` reads RESULTS_DIR/<strategy>/<index>.json, each the output of
 `hone solve --json`, and prints one markdown table per strategy: problems,
-pass@1 on the hidden tests (a problem passes when passed == total > 0), total
+pass@1 on the hidden tests (a problem passes when the host's verdict,
+hidden_tests.passed, is true), total
 and mean model calls, total wall time. Files that are missing (present for
 another strategy, or a task of --tasks) or unreadable are listed by name.
 
@@ -314,13 +315,11 @@ def read_result(path):
     hidden = data.get("hidden_tests")
     if hidden is None:
         passed = False
-    elif isinstance(hidden, dict) and all(
-        isinstance(hidden.get(k), int) and not isinstance(hidden.get(k), bool)
-        for k in ("passed", "total")
-    ):
-        passed = hidden["total"] > 0 and hidden["passed"] == hidden["total"]
+    elif isinstance(hidden, dict) and isinstance(hidden.get("passed"), bool):
+        # The host's verdict (candidate + tests + check as one program).
+        passed = hidden["passed"]
     else:
-        raise ValueError("hidden_tests is neither null nor {passed, total}")
+        raise ValueError("hidden_tests is neither null nor {passed: bool, ...}")
     try:
         calls = data["usage"]["total"]["calls"]
         elapsed = data["elapsed_ms"]
@@ -509,7 +508,7 @@ def run(args):
             hidden = value.get("hidden_tests") or {}
             calls = value["usage"]["total"]["calls"]
             print(
-                f"{strategy:>13} #{index}: hidden {hidden.get('passed')}/{hidden.get('total')}, "
+                f"{strategy:>13} #{index}: hidden {'passed' if hidden.get('passed') is True else 'failed'}, "
                 f"{calls} calls, {seconds:.1f}s",
                 flush=True,
             )

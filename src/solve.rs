@@ -21,7 +21,7 @@ use hone_core::graph::{
     new_run_id, read_run_log, Graph, RunEvent, RunOptions, RunOutcome, StopReason,
 };
 use hone_core::{Budget, UsageLedger};
-use hone_sandbox::{Sandbox, SandboxConfig};
+use hone_sandbox::{Language, Sandbox, SandboxConfig};
 use hone_tools::answer::{extract_final_answer, Equivalence};
 use hone_tools::math_check::MathChecker;
 use hone_tools::{Harness, TestSuite};
@@ -411,21 +411,39 @@ fn mcts_view(o: RunOutcome<MctsState>) -> View {
     }
 }
 
-/// Scores the final program on the hidden tests, after the search is over:
-/// (passed, total).
+/// Scores the final program on the hidden tests, after the search is over.
+///
+/// `passed` is the host's verdict with the official HumanEval semantics
+/// (candidate, tests and `check` as one program in a fresh interpreter,
+/// passing only if it runs to completion): it is what pass@1 counts. The
+/// per-test tally (`tests_passed` of `tests_total`) comes from the feedback
+/// harness and is shown for information only.
 async fn score_hidden(
     harness: &Harness,
     answer: Option<&str>,
     hidden: &TestSuite,
-) -> Result<(usize, usize)> {
+) -> Result<serde_json::Value> {
     let Some(answer) = answer else {
-        return Ok((0, 0));
+        return Ok(serde_json::json!({
+            "passed": false, "status": "no_answer", "detail": "", "tests_passed": 0, "tests_total": 0,
+        }));
     };
+    let code = extract_code(answer);
+    let verdict = harness
+        .score(Language::Python, &code, hidden)
+        .await
+        .context("scoring the hidden tests")?;
     let report = harness
-        .run_python(&extract_code(answer), hidden)
+        .run_python(&code, hidden)
         .await
         .context("running the hidden tests")?;
-    Ok((report.passed(), report.total()))
+    Ok(serde_json::json!({
+        "passed": verdict.passed,
+        "status": verdict.status,
+        "detail": verdict.detail,
+        "tests_passed": report.passed(),
+        "tests_total": report.total(),
+    }))
 }
 
 /// Compares the final answer with the reference, after the search.
@@ -491,8 +509,19 @@ fn report(view: &View, log: &std::path::Path, json: bool, scores: &serde_json::V
         eprintln!("run log: {}  (hone show {})", log.display(), view.run_id);
         if let Some(h) = scores.get("hidden_tests").filter(|h| !h.is_null()) {
             eprintln!(
-                "hidden tests (never seen during the search): {}/{} passed",
-                h["passed"], h["total"]
+                "hidden tests (never seen during the search): {} ({}/{} tests passed{})",
+                if h["passed"] == true {
+                    "PASSED"
+                } else {
+                    "FAILED"
+                },
+                h["tests_passed"],
+                h["tests_total"],
+                h["detail"]
+                    .as_str()
+                    .filter(|d| !d.is_empty())
+                    .map(|d| format!("; {d}"))
+                    .unwrap_or_default()
             );
         }
         if let Some(r) = scores.get("reference_check").filter(|r| !r.is_null()) {
@@ -683,8 +712,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     // come into play.
     let mut scores = serde_json::json!({});
     if let Some(suite) = &hidden_tests {
-        let (passed, total) = score_hidden(&harness, view.answer.as_deref(), suite).await?;
-        scores["hidden_tests"] = serde_json::json!({"passed": passed, "total": total});
+        scores["hidden_tests"] = score_hidden(&harness, view.answer.as_deref(), suite).await?;
     }
     if let Some(reference) = &args.reference {
         scores["reference_check"] =

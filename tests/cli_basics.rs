@@ -234,8 +234,13 @@ async fn hidden_tests_score_the_final_program_and_never_reach_a_model() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verified"], true, "the public test passes");
-    assert_eq!(v["hidden_tests"]["passed"], 1);
-    assert_eq!(v["hidden_tests"]["total"], 2);
+    assert_eq!(
+        v["hidden_tests"]["passed"], false,
+        "the host's verdict: 2 + 2 == 5 fails"
+    );
+    assert_eq!(v["hidden_tests"]["status"], "exception");
+    assert_eq!(v["hidden_tests"]["tests_passed"], 1);
+    assert_eq!(v["hidden_tests"]["tests_total"], 2);
     assert_eq!(
         server.request_count(),
         1,

@@ -1006,6 +1006,7 @@ mod tests {
             tests: TestOutcome {
                 passed,
                 total: 4,
+                verified: passed == 4,
                 feedback: String::new(),
             },
             self_eval: None,

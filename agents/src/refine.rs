@@ -20,6 +20,7 @@ use std::sync::Arc;
 use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, NodeError, Route};
 use hone_core::templates::Templates;
 use hone_core::{ChatRequest, LanguageModel, Message};
+pub use hone_tools::TestOutcome;
 use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
 
@@ -73,29 +74,6 @@ pub struct Attempt {
     /// Requirement verdicts, for design briefs with requirements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Checklist>,
-}
-
-/// The public-test result of an attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestOutcome {
-    /// Tests passed.
-    pub passed: usize,
-    /// Tests run.
-    pub total: usize,
-    /// Compact feedback for the models (failures, expected vs actual, traceback).
-    pub feedback: String,
-}
-
-impl TestOutcome {
-    /// Passed over run, 0 when nothing ran.
-    pub fn pass_fraction(&self) -> f64 {
-        self.passed as f64 / self.total.max(1) as f64
-    }
-
-    /// Whether every test passed (and there was at least one).
-    pub fn all_passed(&self) -> bool {
-        self.total > 0 && self.passed == self.total
-    }
 }
 
 impl Attempt {
@@ -639,6 +617,7 @@ mod tests {
             a.tests = Some(TestOutcome {
                 passed,
                 total,
+                verified: total > 0 && passed == total,
                 feedback: String::new(),
             });
             a

@@ -211,11 +211,7 @@ pub(crate) async fn run_public_tests(
         .run_python(code, suite)
         .await
         .map_err(|e| NodeError::failed(format!("running the public tests: {e}")))?;
-    let outcome = TestOutcome {
-        passed: report.passed(),
-        total: report.total(),
-        feedback: report.feedback(3),
-    };
+    let outcome = report.outcome(3);
     ctx.record_tool_call(
         "public_tests",
         outcome.all_passed(),

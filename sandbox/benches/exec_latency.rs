@@ -1,26 +1,43 @@
-//! Execution latency: a HumanEval-style check (define a function, run 7
-//! asserts) in the sandbox vs a native `python3` subprocess, 200 iterations
-//! each in the same run, plus the JavaScript equivalent.
+//! Execution latency on the path a real verify step takes: the async
+//! worker pool (`Sandbox::run` behind its concurrency semaphore, a worker
+//! thread per execution) and hone-tools' test harness with its in-guest
+//! driver, for a HumanEval-style check (a function and 7 asserts). In the
+//! same run: the host-decided score of the same candidate (`Harness::score`,
+//! what hidden tests and pass@1 use), the same check as one program in a
+//! native `python3` subprocess, the JavaScript equivalent through the pool,
+//! and how far past its limit a guest blocked in a host call (a sleep)
+//! runs before the host stops it.
+//!
+//! Left out: model calls, the graph runtime and run-log writes around a
+//! verify step (measured by hone-core's benches), and first-use guest
+//! loading (warmed up before measuring).
 //!
 //! `cargo bench -p hone-sandbox --bench exec_latency`. Last line:
-//! `RESULT wasm_p50_ms=<f> wasm_p99_ms=<f> native_p50_ms=<f> speedup=<native/wasm> js_p50_ms=<f>`.
+//! `RESULT wasm_p50_ms=<f> wasm_p99_ms=<f> native_p50_ms=<f> speedup=<native/wasm>
+//! js_p50_ms=<f> score_p50_ms=<f> timeout_overshoot_p50_ms=<f> timeout_overshoot_max_ms=<f>`.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hone_sandbox::{Language, Limits, Program, Sandbox, SandboxConfig, Status};
+use hone_tools::{Harness, TestSuite};
 
 const ITERATIONS: usize = 200;
 const WARMUP: usize = 10;
+/// Blocked guests measured for the timeout overshoot, and their limit.
+const SLEEPERS: usize = 20;
+const SLEEP_LIMIT: Duration = Duration::from_millis(100);
 
-const PY_CHECK: &str = r#"
+const CANDIDATE: &str = r#"
 def add_digits(n):
     total = 0
     while n:
         total += n % 10
         n //= 10
     return total
+"#;
 
+const TESTS: &str = r#"
 def check(candidate):
     assert candidate(0) == 0
     assert candidate(5) == 5
@@ -29,8 +46,6 @@ def check(candidate):
     assert candidate(1001) == 2
     assert candidate(123456789) == 45
     assert candidate(10**20) == 1
-
-check(add_digits)
 "#;
 
 const JS_CHECK: &str = r#"
@@ -87,6 +102,11 @@ fn report(name: &str, times: &[Duration]) {
 }
 
 fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let sandbox = Sandbox::new(SandboxConfig::default());
     for language in [Language::Python, Language::JavaScript] {
         if let Err(e) = sandbox.preload_blocking(language) {
@@ -94,20 +114,34 @@ fn main() {
             std::process::exit(1);
         }
     }
-    let limits = Limits::default();
+    let harness = Harness::new(sandbox.clone());
+    let suite = TestSuite::Check {
+        test: TESTS.to_string(),
+        entry_point: "add_digits".to_string(),
+    };
 
-    let py = Program::python(PY_CHECK);
-    let first = sandbox.run_blocking(&py, &limits).expect("sandbox run");
-    assert_eq!(
-        first.status,
-        Status::Ok,
+    let first = runtime
+        .block_on(harness.run_python(CANDIDATE, &suite))
+        .expect("harness run");
+    assert!(
+        first.all_passed(),
         "the check must pass in the sandbox: {first:?}"
     );
-    let wasm = measure(|| {
-        let r = sandbox.run_blocking(&py, &limits).expect("sandbox run");
-        assert_eq!(r.status, Status::Ok);
+    let verify = measure(|| {
+        let r = runtime
+            .block_on(harness.run_python(CANDIDATE, &suite))
+            .expect("harness run");
+        assert!(r.all_passed());
     });
-    report("wasm python check", &wasm);
+    report("verify (pool + harness)", &verify);
+
+    let score = measure(|| {
+        let r = runtime
+            .block_on(harness.score(Language::Python, CANDIDATE, &suite))
+            .expect("score");
+        assert!(r.passed, "{r:?}");
+    });
+    report("score (host verdict)", &score);
 
     // Resolve the real interpreter once, so wrappers (pyenv shims) are not
     // counted against native Python.
@@ -120,8 +154,9 @@ fn main() {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "python3".to_string());
     println!("native interpreter: {python}");
+    let native_program = format!("{CANDIDATE}\n{TESTS}\ncheck(add_digits)\n");
     let native_ok = Command::new(&python)
-        .args(["-c", PY_CHECK])
+        .args(["-c", &native_program])
         .stdout(Stdio::null())
         .status()
         .map(|s| s.success())
@@ -129,7 +164,7 @@ fn main() {
     let native = if native_ok {
         let times = measure(|| {
             let status = Command::new(&python)
-                .args(["-c", PY_CHECK])
+                .args(["-c", &native_program])
                 .stdout(Stdio::null())
                 .status()
                 .expect("python3");
@@ -143,26 +178,44 @@ fn main() {
     };
 
     let js = Program::javascript(JS_CHECK);
-    let first = sandbox.run_blocking(&js, &limits).expect("sandbox run");
-    assert_eq!(
-        first.status,
-        Status::Ok,
-        "the JS check must pass: {first:?}"
-    );
     let js_times = measure(|| {
-        let r = sandbox.run_blocking(&js, &limits).expect("sandbox run");
-        assert_eq!(r.status, Status::Ok);
+        let r = runtime
+            .block_on(sandbox.run(js.clone(), Limits::default()))
+            .expect("sandbox run");
+        assert_eq!(r.status, Status::Ok, "{r:?}");
     });
-    report("wasm javascript check", &js_times);
+    report("javascript check (pool)", &js_times);
 
-    let wasm_p50 = percentile(&wasm, 50.0);
+    let sleeper = Program::python("import time\ntime.sleep(3600)");
+    let limits = Limits {
+        wall_time: SLEEP_LIMIT,
+        ..Limits::default()
+    };
+    let mut overshoot: Vec<Duration> = (0..SLEEPERS)
+        .map(|_| {
+            let t = Instant::now();
+            let r = runtime
+                .block_on(sandbox.run(sleeper.clone(), limits.clone()))
+                .expect("sandbox run");
+            assert_eq!(r.status, Status::Timeout, "{r:?}");
+            t.elapsed().saturating_sub(SLEEP_LIMIT)
+        })
+        .collect();
+    overshoot.sort();
+    report("sleep past a 100 ms limit", &overshoot);
+
+    let wasm_p50 = percentile(&verify, 50.0);
     let native_p50 = percentile(&native, 50.0);
     println!(
-        "RESULT wasm_p50_ms={:.3} wasm_p99_ms={:.3} native_p50_ms={:.3} speedup={:.2} js_p50_ms={:.3}",
+        "RESULT wasm_p50_ms={:.3} wasm_p99_ms={:.3} native_p50_ms={:.3} speedup={:.2} js_p50_ms={:.3} \
+         score_p50_ms={:.3} timeout_overshoot_p50_ms={:.3} timeout_overshoot_max_ms={:.3}",
         wasm_p50,
-        percentile(&wasm, 99.0),
+        percentile(&verify, 99.0),
         native_p50,
         native_p50 / wasm_p50,
-        percentile(&js_times, 50.0)
+        percentile(&js_times, 50.0),
+        percentile(&score, 50.0),
+        percentile(&overshoot, 50.0),
+        percentile(&overshoot, 100.0),
     );
 }

@@ -114,19 +114,81 @@ pub struct TestResult {
     pub duration_ms: f64,
 }
 
-/// Result of running a suite.
+/// Result of running a suite: the per-test view, for feedback.
+///
+/// The per-test results come from a driver that shares the interpreter with
+/// the candidate, so on their own they are evidence, not a verdict. Whether
+/// the suite passed ([`TestReport::all_passed`]) also needs the suite to have
+/// run to its end ([`TestReport::complete`]) and, where the per-test view
+/// claims a full pass, the host's own verdict ([`TestReport::host_verdict`],
+/// from [`Harness::score`]) to agree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestReport {
     /// Per-test results, in suite order.
     pub tests: Vec<TestResult>,
     /// Set when the candidate itself failed before any test could run
-    /// (syntax error, exception at import, missing entry point), as
-    /// `Type: message` plus traceback.
+    /// (syntax error, exception at import, missing entry point), or when
+    /// the suite's own setup failed part-way, as `Type: message` plus
+    /// traceback.
     pub candidate_error: Option<String>,
+    /// True when the driver ran every test of the suite and said so, and
+    /// no result was lost to a full report channel. A suite that stopped
+    /// early (a setup statement raised, resumes ran out, the candidate
+    /// exited) is never complete.
+    #[serde(default)]
+    pub complete: bool,
+    /// The host-decided verdict of the whole suite run as one program
+    /// ([`Harness::score`]), taken when the per-test view claims that every
+    /// test passed; `None` when it was not needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_verdict: Option<Score>,
     /// Output the candidate printed while loading.
     pub stdout: String,
     /// Total wall time, in milliseconds (all executions).
     pub duration_ms: f64,
+}
+
+/// A host-decided verdict: whether a candidate and its tests, run as one
+/// program in a fresh interpreter, ran to completion (see
+/// [`hone_sandbox::Sandbox::score`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Score {
+    /// True only when the program ran to completion with no exception, no
+    /// exit, no trap and within its time limit.
+    pub passed: bool,
+    /// How the run ended: `ok`, `exception`, `exit`, `timeout`, ...
+    pub status: String,
+    /// A one-line reason when it failed (for display; it never decides).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// The compact view of a [`TestReport`] that strategies keep in their state
+/// and show to models: counts, completeness and the rendered feedback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// Tests passed.
+    pub passed: usize,
+    /// Tests in the suite.
+    pub total: usize,
+    /// Whether every test passed, decided as [`TestReport::all_passed`].
+    #[serde(default)]
+    pub verified: bool,
+    /// Compact feedback for the models (failures, expected vs actual, traceback).
+    pub feedback: String,
+}
+
+impl TestOutcome {
+    /// Passed over total, 0 when nothing ran.
+    pub fn pass_fraction(&self) -> f64 {
+        self.passed as f64 / self.total.max(1) as f64
+    }
+
+    /// Whether the suite passed: as [`TestReport::all_passed`] decided when
+    /// the outcome was made (every test ran and passed, and the host agreed).
+    pub fn all_passed(&self) -> bool {
+        self.verified
+    }
 }
 
 impl TestReport {
@@ -152,11 +214,26 @@ impl TestReport {
         }
     }
 
-    /// True when there is at least one test and all passed.
+    /// True only when the suite ran to its end ([`TestReport::complete`]),
+    /// had at least one test, every test passed, and the host's verdict, if
+    /// taken, agrees.
     pub fn all_passed(&self) -> bool {
-        self.candidate_error.is_none()
+        self.complete
+            && self.candidate_error.is_none()
             && !self.tests.is_empty()
             && self.passed() == self.tests.len()
+            && self.host_verdict.as_ref().is_none_or(|v| v.passed)
+    }
+
+    /// The compact view kept in strategy state, with up to `max_failures`
+    /// failures in its feedback.
+    pub fn outcome(&self, max_failures: usize) -> TestOutcome {
+        TestOutcome {
+            passed: self.passed(),
+            total: self.total(),
+            verified: self.all_passed(),
+            feedback: self.feedback(max_failures),
+        }
     }
 
     /// Compact text feedback for a model: the tally, then up to
@@ -164,10 +241,24 @@ impl TestReport {
     pub fn feedback(&self, max_failures: usize) -> String {
         let mut out = format!("{}/{} tests passed.\n", self.passed(), self.total());
         if let Some(err) = &self.candidate_error {
-            out.push_str("The program failed before any test ran:\n");
+            if self.tests.is_empty() {
+                out.push_str("The program failed before any test ran:\n");
+            } else {
+                out.push_str("The tests stopped before the end:\n");
+            }
             out.push_str(err.trim_end());
             out.push('\n');
             return out;
+        }
+        if let Some(verdict) = self.host_verdict.as_ref().filter(|v| !v.passed) {
+            out.push_str(&format!(
+                "Every test reported passing, but the candidate and the tests run as one \
+                 program did not complete ({}): {}\n",
+                verdict.status,
+                one_line(&verdict.detail, 300)
+            ));
+        } else if !self.complete {
+            out.push_str("The test run did not reach the end of the suite.\n");
         }
         let failing: Vec<&TestResult> = self
             .tests
@@ -234,9 +325,10 @@ fn one_line(text: &str, max: usize) -> String {
 /// `candidate.py`, then a driver that runs each test statement separately and
 /// streams its result to the host, so a test that hangs or crashes is blamed
 /// alone and the remaining tests resume in a fresh execution. The candidate
-/// shares the interpreter with the driver, so the harness is precise, not
-/// adversarial: a candidate written to fake results could. Hidden tests
-/// should still be judged by pass/fail of separate runs if that matters.
+/// shares the interpreter with that driver, so its per-test results are
+/// feedback, not a verdict: a full pass is only reported when the host's own
+/// verdict ([`Harness::score`], a separate fresh run) agrees, and scores
+/// (hidden tests, pass@k) come from [`Harness::score`] alone.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), hone_tools::HarnessError> {
@@ -315,15 +407,8 @@ impl Harness {
             }
             TestSuite::Asserts { setup, asserts } => {
                 self.require_python(language)?;
-                let mut source = setup.trim_end().to_string();
-                if !source.is_empty() {
-                    source.push('\n');
-                }
-                for a in asserts {
-                    source.push_str(a.trim());
-                    source.push('\n');
-                }
-                self.run_asserts(candidate, "module", source, None).await
+                self.run_asserts(candidate, "module", assertion_source(setup, asserts), None)
+                    .await
             }
         }
     }
@@ -352,6 +437,8 @@ impl Harness {
         let mut stdout = String::new();
         let mut candidate_error = None;
         let mut resumes = 0;
+        let mut reached_end = false;
+        let mut lost_reports = false;
         loop {
             let spec = serde_json::json!({
                 "style": style,
@@ -376,6 +463,7 @@ impl Harness {
             .with_cell(Cell::new(CANDIDATE_FILE, candidate))
             .with_cell(Cell::new("<hone-harness>", driver));
             let exec = self.sandbox.run(program, self.limits.clone()).await?;
+            lost_reports |= exec.reports_truncated;
             if stdout.is_empty() {
                 stdout = exec.stdout.clone();
             }
@@ -417,6 +505,7 @@ impl Harness {
                 break;
             }
             if done {
+                reached_end = true;
                 break;
             }
             if let Some((index, source, line)) = running {
@@ -448,11 +537,77 @@ impl Harness {
             }
             results.sort_by_key(|r| r.index);
         }
-        Ok(TestReport {
+        let complete = reached_end
+            && !lost_reports
+            && candidate_error.is_none()
+            && results.iter().all(|r| r.status != TestStatus::NotRun);
+        let mut report = TestReport {
             tests: results,
             candidate_error,
+            complete,
+            host_verdict: None,
             stdout,
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms: 0.0,
+        };
+        if report.all_passed() {
+            // The per-test view shares the interpreter with the candidate:
+            // a full pass is only believed when the host's verdict agrees.
+            let entry = entry_point.as_deref().filter(|_| style == "check");
+            let program = scored_program(candidate, &test_source);
+            report.host_verdict = Some(self.score_program(&program, entry.unwrap_or("")).await?);
+        }
+        report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(report)
+    }
+
+    /// The host-decided verdict of `candidate` against `suite`, with the
+    /// official HumanEval semantics: a fresh interpreter runs the candidate,
+    /// then the tests, then `check(entry_point)` (for [`TestSuite::Check`])
+    /// as one program, and it passes only if that runs to completion with no
+    /// exception within [`Harness::limits`]. Nothing the candidate prints or
+    /// calls decides it (see [`hone_sandbox::Sandbox::score`]). `Io` suites
+    /// pass when every case's output matches, as the host compares them.
+    ///
+    /// This is the verdict to report as a score (hidden tests, pass@k);
+    /// [`Harness::run`] gives the per-test feedback for models.
+    pub async fn score(
+        &self,
+        language: Language,
+        candidate: &str,
+        suite: &TestSuite,
+    ) -> Result<Score, HarnessError> {
+        let (tests, entry_point) = match suite {
+            TestSuite::Io { .. } => {
+                let report = self.run(language, candidate, suite).await?;
+                let passed = report.all_passed();
+                return Ok(Score {
+                    passed,
+                    status: if passed { "ok" } else { "failed" }.into(),
+                    detail: String::new(),
+                });
+            }
+            TestSuite::Check { test, entry_point } => (test.clone(), entry_point.as_str()),
+            TestSuite::Asserts { setup, asserts } => (assertion_source(setup, asserts), ""),
+        };
+        self.require_python(language)?;
+        self.score_program(&scored_program(candidate, &tests), entry_point)
+            .await
+    }
+
+    async fn score_program(&self, program: &str, entry_point: &str) -> Result<Score, HarnessError> {
+        let exec = self
+            .sandbox
+            .score(program, entry_point, 0, self.limits.clone())
+            .await?;
+        let detail = match &exec.status {
+            Status::Ok => String::new(),
+            Status::Exception { message, .. } => message.clone(),
+            _ => describe_load_failure(&exec),
+        };
+        Ok(Score {
+            passed: exec.status == Status::Ok,
+            status: exec.status.label().to_string(),
+            detail,
         })
     }
 
@@ -482,10 +637,32 @@ impl Harness {
         Ok(TestReport {
             tests,
             candidate_error: None,
+            complete: true,
+            host_verdict: None,
             stdout: String::new(),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }
+}
+
+/// The program the host scores: the candidate, then the tests, as one
+/// module (as the official HumanEval harness concatenates them); the guest
+/// then calls `check(entry_point)` itself.
+fn scored_program(candidate: &str, tests: &str) -> String {
+    format!("{}\n\n{}\n", candidate.trim_end(), tests.trim_end())
+}
+
+/// An assertion suite as one source: setup, then one assert per line.
+fn assertion_source(setup: &str, asserts: &[String]) -> String {
+    let mut source = setup.trim_end().to_string();
+    if !source.is_empty() {
+        source.push('\n');
+    }
+    for a in asserts {
+        source.push_str(a.trim());
+        source.push('\n');
+    }
+    source
 }
 
 fn get_str(v: &serde_json::Value, key: &str) -> Option<String> {
@@ -722,6 +899,8 @@ mod tests {
                 not_run(1),
             ],
             candidate_error: None,
+            complete: true,
+            host_verdict: None,
             stdout: String::new(),
             duration_ms: 1.0,
         };

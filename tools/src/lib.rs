@@ -18,6 +18,6 @@ mod harness;
 pub mod math_check;
 
 pub use harness::{
-    normalize_output, Harness, HarnessError, IoCase, TestReport, TestResult, TestStatus, TestSuite,
-    CANDIDATE_FILE, TEST_FILE,
+    normalize_output, Harness, HarnessError, IoCase, Score, TestOutcome, TestReport, TestResult,
+    TestStatus, TestSuite, CANDIDATE_FILE, TEST_FILE,
 };
