@@ -519,3 +519,57 @@ fn budget_usage_survives_resume() {
         assert!(matches!(out.stop, StopReason::Budget { .. }));
     });
 }
+
+#[test]
+fn a_log_torn_inside_a_multibyte_character_resumes() {
+    rt().block_on(async {
+        let g = || {
+            GraphBuilder::<String>::new("accents")
+                .node(
+                    "add",
+                    node_fn(|mut s: String, _| async move {
+                        s.push_str("é日");
+                        Ok(s)
+                    }),
+                )
+                .router("add", &["add"], |s: &String| {
+                    if s.chars().count() < 8 {
+                        Route::to("add")
+                    } else {
+                        Route::End
+                    }
+                })
+                .entry("add")
+                .build()
+                .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let full_log = dir.path().join("full.jsonl");
+        let full = g()
+            .run(String::new(), RunOptions::default().with_log(&full_log))
+            .await
+            .unwrap();
+        assert_eq!(full.state, "é日é日é日é日");
+        let bytes = std::fs::read(&full_log).unwrap();
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+        let mut checked = 0;
+        for cut in 1..lines.len() {
+            // Tear the next line inside its first multi-byte character.
+            let Some(at) = lines[cut].iter().position(|&b| b >= 0x80) else {
+                continue;
+            };
+            let path = dir.path().join(format!("cut-{cut}.jsonl"));
+            let mut torn = lines[..cut].concat();
+            torn.extend_from_slice(&lines[cut][..at + 1]);
+            std::fs::write(&path, &torn).unwrap();
+            let resumed = g()
+                .resume(&path, RunOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("cut after {cut} lines: {e}"));
+            assert_eq!(resumed.state, full.state, "cut after {cut} lines");
+            assert_eq!(resumed.node_runs, full.node_runs);
+            checked += 1;
+        }
+        assert!(checked >= 4, "{checked} torn lines checked");
+    });
+}

@@ -186,13 +186,15 @@ pub(crate) fn parse_log<S: serde::de::DeserializeOwned>(
     let mut reader = BufReader::new(file);
     let mut records = Vec::new();
     let mut valid_len = 0u64;
-    let mut buf = String::new();
+    // Bytes, not a `String`: a write torn inside a multi-byte character is
+    // not valid UTF-8, and must be dropped like any other torn line.
+    let mut buf = Vec::new();
     let mut line_no = 0usize;
     let mut pending_error: Option<(usize, String)> = None;
     loop {
         buf.clear();
         let n = reader
-            .read_line(&mut buf)
+            .read_until(b'\n', &mut buf)
             .map_err(|source| GraphError::Io {
                 path: path.to_path_buf(),
                 source,
@@ -208,14 +210,19 @@ pub(crate) fn parse_log<S: serde::de::DeserializeOwned>(
                 problem,
             });
         }
-        let complete = buf.ends_with('\n');
-        match serde_json::from_str::<LogRecord<S>>(buf.trim_end()) {
+        let complete = buf.ends_with(b"\n");
+        let parsed = std::str::from_utf8(&buf)
+            .map_err(|e| format!("not UTF-8: {e}"))
+            .and_then(|text| {
+                serde_json::from_str::<LogRecord<S>>(text.trim_end()).map_err(|e| e.to_string())
+            });
+        match parsed {
             Ok(record) if complete => {
                 records.push((line_no, record));
                 valid_len += n as u64;
             }
             Ok(_) => pending_error = Some((line_no, "unterminated last line".into())),
-            Err(e) => pending_error = Some((line_no, e.to_string())),
+            Err(problem) => pending_error = Some((line_no, problem)),
         }
     }
     if let Some((line, problem)) = pending_error {
