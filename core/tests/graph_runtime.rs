@@ -573,3 +573,53 @@ fn a_log_torn_inside_a_multibyte_character_resumes() {
         assert!(checked >= 4, "{checked} torn lines checked");
     });
 }
+
+#[test]
+fn a_second_writer_of_the_same_log_is_refused() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.jsonl");
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let entered = Arc::new(tokio::sync::Notify::new());
+        let (g1, e1) = (gate.clone(), entered.clone());
+        let graph = GraphBuilder::<u32>::new("gated")
+            .node(
+                "wait",
+                node_fn(move |n: u32, _| {
+                    let (gate, entered) = (g1.clone(), e1.clone());
+                    async move {
+                        entered.notify_one();
+                        gate.notified().await;
+                        Ok(n + 1)
+                    }
+                }),
+            )
+            .entry("wait")
+            .build()
+            .unwrap();
+        let first = tokio::spawn({
+            let (graph, log) = (graph.clone(), log.clone());
+            async move { graph.run(0, RunOptions::default().with_log(&log)).await }
+        });
+        entered.notified().await; // the first run is writing its log
+        let second = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            graph.resume(&log, RunOptions::default()),
+        )
+        .await;
+        let err = match second {
+            Ok(Err(e)) => e.to_string(),
+            _ => panic!("a second writer of a log in use must be refused"),
+        };
+        assert!(
+            err.contains("being written by another process") && err.contains("run.jsonl.lock"),
+            "{err}"
+        );
+        gate.notify_one();
+        let out = first.await.unwrap().unwrap();
+        assert_eq!(out.state, 1);
+        // Once the writer is done, the log is free again.
+        let again = graph.resume(&log, RunOptions::default()).await.unwrap();
+        assert_eq!(again.state, 1);
+    });
+}

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::budget::{Budget, BudgetTracker, UsageCount, UsageLedger};
 use crate::graph::context::{NodeContext, RunShared};
 use crate::graph::events::{EventSender, RunEvent};
-use crate::graph::log::{parse_log, LogRecord, LogWriter, LOG_FORMAT};
+use crate::graph::log::{parse_log, LogRecord, LogWriter, RunLock, LOG_FORMAT};
 use crate::graph::{Graph, GraphError, MergeFn, NodeError, State, StopReason, Transition};
 
 /// How to run a graph.
@@ -543,6 +543,13 @@ impl<S: State> Graph<S> {
         log: &Path,
         options: RunOptions,
     ) -> Result<RunOutcome<S>, GraphError> {
+        // Locked before reading, so no other process appends between the
+        // read and our writes (and only a log that exists gets a lock file).
+        std::fs::metadata(log).map_err(|source| GraphError::Io {
+            path: log.to_path_buf(),
+            source,
+        })?;
+        let lock = RunLock::acquire(log)?;
         let parsed = parse_log::<S>(log)?;
         let bad = |line: usize, problem: String| GraphError::Log {
             path: log.to_path_buf(),
@@ -709,7 +716,12 @@ impl<S: State> Graph<S> {
             events: options.events.clone(),
         });
         driver.next_step = steps + 1;
-        driver.log = Some(LogWriter::append(log, parsed.valid_len, options.fsync)?);
+        driver.log = Some(LogWriter::append(
+            log,
+            parsed.valid_len,
+            options.fsync,
+            lock,
+        )?);
         driver.shared.emit(RunEvent::RunStarted {
             run_id: run_id.clone(),
             graph: self.inner.name.clone(),
