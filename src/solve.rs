@@ -1,7 +1,7 @@
 //! `hone solve` and `hone resume`.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -44,6 +44,23 @@ struct RunMeta {
     sample_temperature: f32,
     #[serde(default)]
     memory: usize,
+}
+
+/// Rejects a `--run-id` that would put the log outside the runs directory.
+fn check_run_id(id: &str) -> Result<()> {
+    let plain = !id.is_empty()
+        && !id.contains("..")
+        && !id.contains(['/', '\\', ':'])
+        && !id.chars().any(char::is_control)
+        && !Path::new(id).is_absolute();
+    if !plain {
+        bail!(
+            "--run-id {id:?} is not a plain name: it names the log file inside the runs \
+             directory, so it cannot be empty, contain \"..\", a path separator or \":\", \
+             or be an absolute path"
+        );
+    }
+    Ok(())
 }
 
 /// A HumanEval-style test file: it must define `check(candidate)`.
@@ -578,6 +595,9 @@ fn mcts_settings(args: &SolveArgs) -> Result<MctsSettings> {
 }
 
 pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Result<ExitCode> {
+    if let Some(id) = &args.run_id {
+        check_run_id(id)?;
+    }
     let task = read_task(&args)?;
     let public_tests = read_public_tests(&args)?;
     let hidden_tests = match &args.hidden_tests {

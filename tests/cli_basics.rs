@@ -255,3 +255,33 @@ async fn hidden_tests_score_the_final_program_and_never_reach_a_model() {
         );
     }
 }
+
+#[test]
+fn run_id_cannot_leave_the_runs_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let abs = dir.path().join("abs").display().to_string();
+    for id in ["../escape", "a/b", abs.as_str(), "..", ""] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hone"))
+            .args([
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--model",
+                "m",
+                "--no-cache",
+            ])
+            .arg("--runs-dir")
+            .arg(&runs)
+            .args(["solve", "--quiet", "--run-id", id, "task"])
+            .env_remove("HONE_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{id:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--run-id"), "{id:?}: {err}");
+    }
+    assert!(!dir.path().join("escape.jsonl").exists());
+    assert!(!dir.path().join("abs.jsonl").exists());
+    assert!(!runs.join("a").exists());
+}
