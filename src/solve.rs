@@ -46,6 +46,23 @@ struct RunMeta {
     memory: usize,
 }
 
+/// Exit codes of `hone solve` and `hone resume` (documented in README.md).
+/// 1 is any error before or around the run (main.rs); clap uses 2 for
+/// usage errors.
+mod exit {
+    /// The answer is verified (tests pass, requirements met, or the critic
+    /// accepts).
+    pub const VERIFIED: u8 = 0;
+    /// The run ended on its own, but its best answer is not verified.
+    pub const UNVERIFIED: u8 = 3;
+    /// A budget (calls, tokens, wall time) stopped the run before an answer
+    /// was verified; the best answer so far is printed.
+    pub const BUDGET: u8 = 4;
+    /// A step failed (e.g. the model endpoint kept failing); the best answer
+    /// so far, if any, is printed.
+    pub const FAILED: u8 = 5;
+}
+
 /// Rejects a `--run-id` that would put the log outside the runs directory.
 fn check_run_id(id: &str) -> Result<()> {
     let plain = !id.is_empty()
@@ -530,10 +547,21 @@ fn report(view: &View, log: &std::path::Path, json: bool, scores: &serde_json::V
         );
         println!("{}", view.answer.as_deref().unwrap_or(""));
     }
-    if view.answer.is_some() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    ExitCode::from(exit_code(view))
+}
+
+/// The exit code of a finished `solve` or `resume` (see [`exit`]).
+fn exit_code(view: &View) -> u8 {
+    if view.answer.is_some() && view.verified {
+        return exit::VERIFIED;
+    }
+    match &view.stop {
+        StopReason::Budget { .. } => exit::BUDGET,
+        // RethinkMCTS ends its last rollout early for lack of budget and
+        // still finishes.
+        StopReason::Finished if view.budget_note.is_some() => exit::BUDGET,
+        StopReason::Finished => exit::UNVERIFIED,
+        StopReason::NodeFailed { .. } | StopReason::InvalidRoute { .. } => exit::FAILED,
     }
 }
 
