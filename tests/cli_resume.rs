@@ -92,6 +92,12 @@ async fn killed_run_resumes_exactly() {
     let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(full["answer"], "attempt 4");
     assert_eq!(full["verified"], true);
+    // What the comparisons below compare must exist: two absent values
+    // compare equal.
+    assert_eq!(full["search"]["attempts"].as_array().map(Vec::len), Some(4));
+    assert_eq!(full["stop"]["reason"], "finished");
+    assert!(full["node_runs"]["critic"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(full["usage"]["total"]["calls"], 8);
     let full_calls = server.request_count();
     assert_eq!(full_calls, 8);
 
@@ -140,7 +146,7 @@ async fn killed_run_resumes_exactly() {
     );
     let resumed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
 
-    assert_eq!(resumed["attempts"], full["attempts"]);
+    assert_eq!(resumed["search"]["attempts"], full["search"]["attempts"]);
     assert_eq!(resumed["answer"], full["answer"]);
     assert_eq!(resumed["stop"], full["stop"]);
     assert_eq!(resumed["node_runs"], full["node_runs"]);
