@@ -220,6 +220,68 @@ fn bad_input_gets_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no run \"nope\""));
 }
 
+/// Waits for `child` at most `bound`, killing it (and failing) past that.
+async fn wait_bounded(mut child: std::process::Child, bound: Duration) -> std::process::Output {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > bound {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("still running after {bound:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_being_written_cannot_be_resumed_by_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    // The critic never answers in time: the run stays in progress.
+    let server = FakeServer::start(|_, r: &SeenRequest| {
+        if r.body.contains("careful reviewer") {
+            Reply::completion("VERDICT: CORRECT").after(Duration::from_secs(120))
+        } else {
+            Reply::completion("attempt 1")
+        }
+    })
+    .await;
+    let mut first = hone(&server, &runs)
+        .args(["solve", "--quiet", "--run-id", "busy", "task"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.request_count() < 2 {
+        assert!(Instant::now() < deadline, "the critic was never asked");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let second = hone(&server, &runs)
+        .args(["resume", "busy", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(second, Duration::from_secs(20)).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("being written by another process")
+            && err.contains(&format!("pid {}", first.id()))
+            && err.contains("busy.jsonl.lock"),
+        "{err}"
+    );
+    assert_eq!(
+        server.request_count(),
+        2,
+        "the second process called no model"
+    );
+}
+
 /// `hone resume` scores the answer as the run was to be scored (hidden
 /// tests, reference answer) and keeps its templates and cache settings,
 /// whatever its own command line says.
