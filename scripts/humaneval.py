@@ -489,7 +489,8 @@ def run(args):
             started = time.monotonic()
             done = subprocess.run(command, capture_output=True, text=True)
             seconds = time.monotonic() - started
-            if done.returncode not in (0, 1) or not done.stdout.strip():
+            # 0 verified, 3 unverified, 4 budget, 5 a failed step: all have a result.
+            if done.returncode not in (0, 3, 4, 5) or not done.stdout.strip():
                 (out_dir / f"{index}.stderr").write_text(done.stderr)
                 print(
                     f"{strategy:>13} #{index}: hone failed (exit {done.returncode}); "

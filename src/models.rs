@@ -1,6 +1,6 @@
 //! Building the model from flags, environment and config; `hone models`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,22 +35,41 @@ pub fn choose(global: &Global, config: &ConfigFile) -> Result<ModelChoice> {
     )?)
 }
 
+/// The response cache directory that flags and config select, or `None`
+/// when the cache is off.
+pub fn cache_setting(global: &Global, config: &ConfigFile) -> Option<PathBuf> {
+    let cache_enabled = !global.no_cache && config.cache.enabled.unwrap_or(true);
+    if !cache_enabled {
+        return None;
+    }
+    Some(
+        global
+            .cache_dir
+            .clone()
+            .or_else(|| config.cache.dir.clone())
+            .unwrap_or_else(|| cache_dir().join("responses")),
+    )
+}
+
 /// The model to use, wrapped in the response cache unless disabled.
 pub fn build(
     global: &Global,
     config: &ConfigFile,
 ) -> Result<(Arc<dyn LanguageModel>, ModelChoice)> {
+    build_with_cache(global, config, cache_setting(global, config).as_deref())
+}
+
+/// The model to use, wrapped in the response cache at `cache` (none: no cache).
+pub fn build_with_cache(
+    global: &Global,
+    config: &ConfigFile,
+    cache: Option<&Path>,
+) -> Result<(Arc<dyn LanguageModel>, ModelChoice)> {
     let (model, choice) = build_uncached(global, config)?;
-    let cache_enabled = !global.no_cache && config.cache.enabled.unwrap_or(true);
-    if !cache_enabled {
+    let Some(dir) = cache else {
         return Ok((model, choice));
-    }
-    let dir: PathBuf = global
-        .cache_dir
-        .clone()
-        .or_else(|| config.cache.dir.clone())
-        .unwrap_or_else(|| cache_dir().join("responses"));
-    let store = CacheStore::open(&dir)
+    };
+    let store = CacheStore::open(dir)
         .with_context(|| format!("opening the response cache at {}", dir.display()))?;
     Ok((Arc::new(CachedModel::new(model, store)), choice))
 }
@@ -103,8 +122,13 @@ pub fn build_uncached(
 
 /// The prompt templates, with `--templates DIR` applied.
 pub fn templates(global: &Global) -> Result<Arc<Templates>> {
+    templates_from(global.templates.as_deref())
+}
+
+/// The prompt templates, with an override directory applied.
+pub fn templates_from(dir: Option<&Path>) -> Result<Arc<Templates>> {
     let t = Templates::embedded();
-    let t = match &global.templates {
+    let t = match dir {
         Some(dir) => t.with_override_dir(dir)?,
         None => t,
     };

@@ -1,7 +1,7 @@
 //! `hone solve` and `hone resume`.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -44,6 +44,65 @@ struct RunMeta {
     sample_temperature: f32,
     #[serde(default)]
     memory: usize,
+    /// Absent in logs written before these were recorded; a resume of such
+    /// a log takes them from its own command line.
+    #[serde(default)]
+    settings: Option<RunSettings>,
+}
+
+/// What a resume must keep besides the graph: how the answer is scored
+/// after the search, and where prompts and cached responses come from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct RunSettings {
+    /// `--hidden-tests`, as an absolute path: the tests themselves never
+    /// enter the log.
+    hidden_tests: Option<PathBuf>,
+    /// `--entry-point`.
+    entry_point: Option<String>,
+    /// `--reference` (a math task's answer, checked after the search).
+    reference: Option<String>,
+    /// `--templates`, as an absolute path.
+    templates: Option<PathBuf>,
+    /// The response cache directory, as an absolute path; `None`: no cache.
+    cache: Option<PathBuf>,
+}
+
+/// Exit codes of `hone solve` and `hone resume` (documented in README.md).
+/// 1 is any error before or around the run (main.rs); clap uses 2 for
+/// usage errors.
+mod exit {
+    /// The answer is verified (tests pass, requirements met, or the critic
+    /// accepts).
+    pub const VERIFIED: u8 = 0;
+    /// The run ended on its own, but its best answer is not verified.
+    pub const UNVERIFIED: u8 = 3;
+    /// A budget (calls, tokens, wall time) stopped the run before an answer
+    /// was verified; the best answer so far is printed.
+    pub const BUDGET: u8 = 4;
+    /// A step failed (e.g. the model endpoint kept failing); the best answer
+    /// so far, if any, is printed.
+    pub const FAILED: u8 = 5;
+}
+
+/// Rejects a `--run-id` that would put the log outside the runs directory.
+fn check_run_id(id: &str) -> Result<()> {
+    let plain = !id.is_empty()
+        && !id.contains("..")
+        && !id.contains(['/', '\\', ':'])
+        && !id.chars().any(char::is_control)
+        && !Path::new(id).is_absolute();
+    if !plain {
+        bail!(
+            "--run-id {id:?} is not a plain name: it names the log file inside the runs \
+             directory, so it cannot be empty, contain \"..\", a path separator or \":\", \
+             or be an absolute path"
+        );
+    }
+    Ok(())
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
 }
 
 /// A HumanEval-style test file: it must define `check(candidate)`.
@@ -542,11 +601,41 @@ fn report(view: &View, log: &std::path::Path, json: bool, scores: &serde_json::V
         );
         println!("{}", view.answer.as_deref().unwrap_or(""));
     }
-    if view.answer.is_some() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    ExitCode::from(exit_code(view))
+}
+
+/// The exit code of a finished `solve` or `resume` (see [`exit`]).
+fn exit_code(view: &View) -> u8 {
+    if view.answer.is_some() && view.verified {
+        return exit::VERIFIED;
     }
+    match &view.stop {
+        StopReason::Budget { .. } => exit::BUDGET,
+        // RethinkMCTS ends its last rollout early for lack of budget and
+        // still finishes.
+        StopReason::Finished if view.budget_note.is_some() => exit::BUDGET,
+        StopReason::Finished => exit::UNVERIFIED,
+        StopReason::NodeFailed { .. } | StopReason::InvalidRoute { .. } => exit::FAILED,
+    }
+}
+
+/// Scores the answer, after the search is over, on what the search never
+/// saw: the hidden tests and the reference answer.
+async fn score_after_search(
+    harness: &Harness,
+    sandbox: &Sandbox,
+    answer: Option<&str>,
+    hidden_tests: Option<&TestSuite>,
+    reference: Option<&str>,
+) -> Result<serde_json::Value> {
+    let mut scores = serde_json::json!({});
+    if let Some(suite) = hidden_tests {
+        scores["hidden_tests"] = score_hidden(harness, answer, suite).await?;
+    }
+    if let Some(reference) = reference {
+        scores["reference_check"] = check_reference(sandbox, answer, reference).await?;
+    }
+    Ok(scores)
 }
 
 fn task_kind(kind: Kind) -> TaskKind {
@@ -607,6 +696,9 @@ fn mcts_settings(args: &SolveArgs) -> Result<MctsSettings> {
 }
 
 pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Result<ExitCode> {
+    if let Some(id) = &args.run_id {
+        check_run_id(id)?;
+    }
     let task = read_task(&args)?;
     let public_tests = read_public_tests(&args)?;
     let hidden_tests = match &args.hidden_tests {
@@ -643,8 +735,18 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     } else {
         None
     };
-    let (model, _) = crate::models::build(global, config)?;
-    let templates = crate::models::templates(global)?;
+    let settings = RunSettings {
+        hidden_tests: args.hidden_tests.as_deref().map(absolute).transpose()?,
+        entry_point: args.entry_point.clone(),
+        reference: args.reference.clone(),
+        templates: global.templates.as_deref().map(absolute).transpose()?,
+        cache: crate::models::cache_setting(global, config)
+            .as_deref()
+            .map(absolute)
+            .transpose()?,
+    };
+    let (model, _) = crate::models::build_with_cache(global, config, settings.cache.as_deref())?;
+    let templates = crate::models::templates_from(settings.templates.as_deref())?;
     let meta = RunMeta {
         strategy: args.strategy.name().into(),
         temperature: args.temperature,
@@ -653,6 +755,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
         n: args.n,
         sample_temperature: args.sample_temperature,
         memory: args.memory,
+        settings: Some(settings),
     };
     let sandbox = sandbox();
     let harness = Arc::new(Harness::new(sandbox.clone()));
@@ -710,14 +813,14 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     let _ = printer.await;
     // Only now, with the search over, do the hidden tests and the reference
     // come into play.
-    let mut scores = serde_json::json!({});
-    if let Some(suite) = &hidden_tests {
-        scores["hidden_tests"] = score_hidden(&harness, view.answer.as_deref(), suite).await?;
-    }
-    if let Some(reference) = &args.reference {
-        scores["reference_check"] =
-            check_reference(&sandbox, view.answer.as_deref(), reference).await?;
-    }
+    let scores = score_after_search(
+        &harness,
+        &sandbox,
+        view.answer.as_deref(),
+        hidden_tests.as_ref(),
+        args.reference.as_deref(),
+    )
+    .await?;
     Ok(report(&view, &log, args.json, &scores))
 }
 
@@ -730,17 +833,31 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
             log.display()
         )
     })?;
-    let (model, _) = crate::models::build(global, config)?;
+    let settings = resume_settings(global, config, meta.settings.clone())?;
+    // Read before resuming, so a missing file stops us before any work.
+    let hidden_tests = match &settings.hidden_tests {
+        Some(path) => Some(
+            read_check_suite(path, settings.entry_point.as_deref())
+                .context("the run is scored on hidden tests, which a resume scores again")?,
+        ),
+        None => None,
+    };
+    let (model, _) = crate::models::build_with_cache(global, config, settings.cache.as_deref())?;
     let now = model.descriptor().to_string();
     if now != meta.model {
         eprintln!("warning: the run used {}, resuming with {now}", meta.model);
     }
+    let sandbox = sandbox();
+    let harness = Arc::new(Harness::new(sandbox.clone()));
     let search = build_search(
         &meta,
-        RefineConfig::new(model, crate::models::templates(global)?)
-            .with_temperature(meta.temperature)
-            .with_max_tokens(meta.max_tokens)
-            .with_harness(Arc::new(Harness::new(sandbox()))),
+        RefineConfig::new(
+            model,
+            crate::models::templates_from(settings.templates.as_deref())?,
+        )
+        .with_temperature(meta.temperature)
+        .with_max_tokens(meta.max_tokens)
+        .with_harness(harness.clone()),
     )?;
     let (events, printer) = spawn_printer(args.quiet || args.json);
     let options = RunOptions::default().with_events(events);
@@ -749,5 +866,55 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
         Search::Mcts(graph) => mcts_view(graph.resume(&log, options).await?),
     };
     let _ = printer.await;
-    Ok(report(&view, &log, args.json, &serde_json::json!({})))
+    let scores = score_after_search(
+        &harness,
+        &sandbox,
+        view.answer.as_deref(),
+        hidden_tests.as_ref(),
+        settings.reference.as_deref(),
+    )
+    .await?;
+    Ok(report(&view, &log, args.json, &scores))
+}
+
+/// The settings a resume uses: those recorded in the log, with a warning
+/// for each flag of this command line that they override. A log from before
+/// they were recorded takes this command line's templates and cache.
+fn resume_settings(
+    global: &Global,
+    config: &ConfigFile,
+    recorded: Option<RunSettings>,
+) -> Result<RunSettings> {
+    let templates = global.templates.as_deref().map(absolute).transpose()?;
+    let cache = crate::models::cache_setting(global, config)
+        .as_deref()
+        .map(absolute)
+        .transpose()?;
+    let Some(recorded) = recorded else {
+        return Ok(RunSettings {
+            templates,
+            cache,
+            ..RunSettings::default()
+        });
+    };
+    let shown = |p: &Option<PathBuf>| match p {
+        Some(p) => p.display().to_string(),
+        None => "none".to_string(),
+    };
+    if global.templates.is_some() && templates != recorded.templates {
+        eprintln!(
+            "warning: --templates ignored: the run keeps the templates it started with ({})",
+            match &recorded.templates {
+                Some(dir) => format!("overrides from {}", dir.display()),
+                None => "the built-in ones".to_string(),
+            }
+        );
+    }
+    if (global.no_cache || global.cache_dir.is_some()) && cache != recorded.cache {
+        eprintln!(
+            "warning: --no-cache/--cache-dir ignored: the run keeps its response cache ({})",
+            shown(&recorded.cache)
+        );
+    }
+    Ok(recorded)
 }

@@ -8,6 +8,7 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use fake_openai::{FakeServer, Reply, SeenRequest};
 use support::files;
@@ -179,9 +180,10 @@ async fn call_budget_returns_the_best_answer_with_the_reason() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a budget stop has its own exit code: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -259,4 +261,142 @@ async fn hidden_tests_score_the_final_program_and_never_reach_a_model() {
             file.display()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_tell_verified_unverified_and_failed_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let solve = |server: &FakeServer, rounds: &str| {
+        hone(server, dir.path())
+            .args(["--no-cache", "solve", "--json", "--max-rounds", rounds])
+            .arg("What is 6 * 7?")
+            .output()
+            .unwrap()
+    };
+    let accepts = FakeServer::start(critic_accepts).await;
+    assert_eq!(solve(&accepts, "2").status.code(), Some(0), "verified");
+
+    let rejects = FakeServer::start(|_, r: &SeenRequest| {
+        let prompt = r.json()["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if prompt.contains("careful reviewer") {
+            Reply::completion("Step 1 is wrong.\nVERDICT: INCORRECT")
+        } else {
+            Reply::completion("FINAL ANSWER: 41")
+        }
+    })
+    .await;
+    let out = solve(&rejects, "1");
+    assert_eq!(out.status.code(), Some(3), "finished, unverified");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stop"]["reason"], "finished");
+    assert_eq!(v["verified"], false);
+    assert!(v["answer"].as_str().unwrap().contains("41"));
+
+    let refuses =
+        FakeServer::start(|_, _| Reply::status(400, r#"{"error": {"message": "bad request"}}"#))
+            .await;
+    let out = solve(&refuses, "2");
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "a failed step: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stop"]["reason"], "node_failed");
+}
+
+/// `--max-seconds` is a hard limit: a model call still in flight when it
+/// runs out is cancelled, and the run returns the best answer so far.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_seconds_cancels_a_model_call_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    // The actor answers at once; the critic takes far longer than the limit.
+    let server = FakeServer::start(|_, r: &SeenRequest| {
+        let prompt = r.json()["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if prompt.contains("careful reviewer") {
+            Reply::completion("VERDICT: CORRECT").after(Duration::from_secs(120))
+        } else {
+            Reply::completion("a quick answer")
+        }
+    })
+    .await;
+    let limit = 2.0;
+    let started = Instant::now();
+    let mut child = hone(&server, dir.path())
+        .args([
+            "--no-cache",
+            "--timeout",
+            "300",
+            "solve",
+            "--json",
+            "--run-id",
+            "slow",
+        ])
+        .args(["--max-seconds", &limit.to_string(), "task"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A generous bound: the process starts, runs ~2 s, and exits.
+    let bound = Duration::from_secs_f64(limit) + Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > bound {
+            child.kill().unwrap();
+            panic!("hone solve --max-seconds {limit} still running after {bound:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stop"]["reason"], "budget");
+    assert_eq!(v["stop"]["exhausted"]["kind"], "wall_time");
+    assert_eq!(v["answer"], "a quick answer", "the best answer so far");
+    assert_eq!(
+        server.request_count(),
+        2,
+        "actor, then the cancelled critic"
+    );
+}
+
+#[test]
+fn run_id_cannot_leave_the_runs_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let abs = dir.path().join("abs").display().to_string();
+    for id in ["../escape", "a/b", abs.as_str(), "..", ""] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hone"))
+            .args([
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--model",
+                "m",
+                "--no-cache",
+            ])
+            .arg("--runs-dir")
+            .arg(&runs)
+            .args(["solve", "--quiet", "--run-id", id, "task"])
+            .env_remove("HONE_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{id:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--run-id"), "{id:?}: {err}");
+    }
+    assert!(!dir.path().join("escape.jsonl").exists());
+    assert!(!dir.path().join("abs.jsonl").exists());
+    assert!(!runs.join("a").exists());
 }

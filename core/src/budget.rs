@@ -309,6 +309,33 @@ impl BudgetTracker {
         self.lock_ledger().clone()
     }
 
+    /// When the wall-time limit runs out, if there is one (and the instant is
+    /// representable). The graph runtime cancels a step still running then.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hone_core::{Budget, BudgetTracker};
+    /// assert!(BudgetTracker::new(Budget::unlimited()).deadline().is_none());
+    /// let t = BudgetTracker::new(Budget::unlimited().with_wall_time(Duration::from_secs(5)));
+    /// assert!(t.deadline().is_some());
+    /// ```
+    pub fn deadline(&self) -> Option<Instant> {
+        let limit = self.budget.max_wall_time?;
+        self.started
+            .checked_add(limit.saturating_sub(self.earlier_elapsed))
+    }
+
+    /// The wall-time limit as exhausted now (`used` is at least the limit):
+    /// the reason a step cancelled at [`BudgetTracker::deadline`] gives.
+    pub(crate) fn wall_time_exhausted(&self) -> Exhausted {
+        let limit = self.budget.max_wall_time.unwrap_or_default();
+        Exhausted {
+            kind: BudgetKind::WallTime,
+            limit: limit.as_millis() as u64,
+            used: self.elapsed().max(limit).as_millis() as u64,
+        }
+    }
+
     fn check_limit(kind: BudgetKind, limit: Option<u64>, used: u64) -> Result<(), Exhausted> {
         match limit {
             Some(limit) if used >= limit => Err(Exhausted { kind, limit, used }),
@@ -431,6 +458,21 @@ mod tests {
             Duration::from_secs(6),
         );
         assert_eq!(t.begin_step().unwrap_err().kind, BudgetKind::WallTime);
+    }
+
+    #[test]
+    fn deadline_counts_earlier_processes() {
+        let t = BudgetTracker::resumed(
+            Budget::unlimited().with_wall_time(Duration::from_secs(5)),
+            0,
+            UsageLedger::default(),
+            Duration::from_secs(6),
+        );
+        let deadline = t.deadline().expect("a wall-time limit has a deadline");
+        assert!(deadline <= Instant::now(), "already past");
+        let e = t.wall_time_exhausted();
+        assert_eq!((e.kind, e.limit), (BudgetKind::WallTime, 5000));
+        assert!(e.used >= 6000);
     }
 
     #[test]

@@ -519,3 +519,271 @@ fn budget_usage_survives_resume() {
         assert!(matches!(out.stop, StopReason::Budget { .. }));
     });
 }
+
+/// fast -> slow -> end over a list of finished node names. `slow` sleeps
+/// for `nap` (far beyond any deadline in these tests, unless zero).
+fn fast_then_slow(nap: std::time::Duration) -> Graph<Vec<String>> {
+    GraphBuilder::new("deadline")
+        .node(
+            "fast",
+            node_fn(|mut s: Vec<String>, _ctx| async move {
+                s.push("fast".into());
+                Ok(s)
+            }),
+        )
+        .node(
+            "slow",
+            node_fn(move |mut s: Vec<String>, _ctx| async move {
+                tokio::time::sleep(nap).await;
+                s.push("slow".into());
+                Ok(s)
+            }),
+        )
+        .edge("fast", "slow")
+        .entry("fast")
+        .build()
+        .unwrap()
+}
+
+/// The run must come back well within this (a generous bound: "did not
+/// wait for the sleeping step").
+const HANG: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[test]
+fn wall_time_is_a_hard_limit_that_cancels_the_running_step() {
+    use std::time::{Duration, Instant};
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.jsonl");
+        let limit = Duration::from_millis(500);
+        let started = Instant::now();
+        let out = tokio::time::timeout(
+            HANG,
+            fast_then_slow(Duration::from_secs(3600)).run(
+                Vec::new(),
+                RunOptions::default()
+                    .with_log(&log)
+                    .with_budget(Budget::unlimited().with_wall_time(limit)),
+            ),
+        )
+        .await
+        .expect("the run waited for its sleeping step past the wall-time limit")
+        .unwrap();
+        assert!(
+            started.elapsed() < limit + Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        match out.stop {
+            StopReason::Budget { exhausted } => {
+                assert_eq!(exhausted.kind, BudgetKind::WallTime);
+                assert_eq!(exhausted.limit, 500);
+                assert!(exhausted.used >= 500);
+            }
+            other => panic!("expected a wall-time stop, got {other:?}"),
+        }
+        assert_eq!(out.state, vec!["fast"], "the last committed state");
+        assert_eq!(
+            out.node_runs.get("slow"),
+            None,
+            "the cancelled step is not counted"
+        );
+
+        // The cancelled step is in the log as started and failed, never
+        // finished; the run ended with the same reason.
+        let text = std::fs::read_to_string(&log).unwrap();
+        let records: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let of_slow: Vec<&str> = records
+            .iter()
+            .filter(|r| r["node"] == "slow")
+            .map(|r| r["record"].as_str().unwrap())
+            .collect();
+        assert_eq!(of_slow, ["started", "failed"]);
+        let ended = records.last().unwrap();
+        assert_eq!(ended["record"], "ended");
+        assert_eq!(ended["stop"]["exhausted"]["kind"], "wall_time");
+
+        // Resuming the ended run returns its outcome without running anything.
+        let again = fast_then_slow(Duration::from_secs(3600))
+            .resume(&log, RunOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(again.state, out.state);
+        assert_eq!(again.stop, out.stop);
+
+        // Killed before the end was written, the cancelled step is
+        // uncommitted: a resume runs it again (here, quickly) and finishes.
+        let keep: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.contains("\"record\":\"ended\""))
+            .collect();
+        std::fs::write(&log, keep.join("\n") + "\n").unwrap();
+        let resumed = fast_then_slow(Duration::ZERO)
+            .resume(&log, RunOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(resumed.stop, StopReason::Finished);
+        assert_eq!(resumed.state, vec!["fast", "slow"]);
+        assert_eq!(
+            resumed.node_runs["fast"], 1,
+            "the committed step is not re-run"
+        );
+    });
+}
+
+#[test]
+fn wall_time_cancels_fan_out_jobs_in_flight() {
+    use std::time::{Duration, Instant};
+    rt().block_on(async {
+        // start -> map over [0, 1, 2] (job 1 sleeps) -> join.
+        let g = GraphBuilder::<Vec<u32>>::new("map-deadline")
+            .node("start", node_fn(|s: Vec<u32>, _| async move { Ok(s) }))
+            .map(
+                "start",
+                "job",
+                "join",
+                |_: &Vec<u32>| vec![vec![0], vec![1], vec![2]],
+                |_, outs: Vec<Vec<u32>>| outs.concat(),
+            )
+            .node(
+                "job",
+                node_fn(|s: Vec<u32>, _| async move {
+                    if s == [1] {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    Ok(s)
+                }),
+            )
+            .node("join", node_fn(|s: Vec<u32>, _| async move { Ok(s) }))
+            .entry("start")
+            .build()
+            .unwrap();
+        let limit = Duration::from_millis(500);
+        let started = Instant::now();
+        let out = tokio::time::timeout(
+            HANG,
+            g.run(
+                vec![7],
+                RunOptions::default().with_budget(Budget::unlimited().with_wall_time(limit)),
+            ),
+        )
+        .await
+        .expect("the fan-out waited for its sleeping job past the wall-time limit")
+        .unwrap();
+        assert!(started.elapsed() < limit + Duration::from_secs(2));
+        assert!(
+            matches!(out.stop, StopReason::Budget { exhausted } if exhausted.kind == BudgetKind::WallTime),
+            "{:?}",
+            out.stop
+        );
+        assert_eq!(out.state, vec![7], "the state before the fan-out");
+        assert_eq!(out.node_runs["job"], 2, "the two quick jobs finished");
+    });
+}
+
+#[test]
+fn a_log_torn_inside_a_multibyte_character_resumes() {
+    rt().block_on(async {
+        let g = || {
+            GraphBuilder::<String>::new("accents")
+                .node(
+                    "add",
+                    node_fn(|mut s: String, _| async move {
+                        s.push_str("é日");
+                        Ok(s)
+                    }),
+                )
+                .router("add", &["add"], |s: &String| {
+                    if s.chars().count() < 8 {
+                        Route::to("add")
+                    } else {
+                        Route::End
+                    }
+                })
+                .entry("add")
+                .build()
+                .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let full_log = dir.path().join("full.jsonl");
+        let full = g()
+            .run(String::new(), RunOptions::default().with_log(&full_log))
+            .await
+            .unwrap();
+        assert_eq!(full.state, "é日é日é日é日");
+        let bytes = std::fs::read(&full_log).unwrap();
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+        let mut checked = 0;
+        for cut in 1..lines.len() {
+            // Tear the next line inside its first multi-byte character.
+            let Some(at) = lines[cut].iter().position(|&b| b >= 0x80) else {
+                continue;
+            };
+            let path = dir.path().join(format!("cut-{cut}.jsonl"));
+            let mut torn = lines[..cut].concat();
+            torn.extend_from_slice(&lines[cut][..at + 1]);
+            std::fs::write(&path, &torn).unwrap();
+            let resumed = g()
+                .resume(&path, RunOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("cut after {cut} lines: {e}"));
+            assert_eq!(resumed.state, full.state, "cut after {cut} lines");
+            assert_eq!(resumed.node_runs, full.node_runs);
+            checked += 1;
+        }
+        assert!(checked >= 4, "{checked} torn lines checked");
+    });
+}
+
+#[test]
+fn a_second_writer_of_the_same_log_is_refused() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.jsonl");
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let entered = Arc::new(tokio::sync::Notify::new());
+        let (g1, e1) = (gate.clone(), entered.clone());
+        let graph = GraphBuilder::<u32>::new("gated")
+            .node(
+                "wait",
+                node_fn(move |n: u32, _| {
+                    let (gate, entered) = (g1.clone(), e1.clone());
+                    async move {
+                        entered.notify_one();
+                        gate.notified().await;
+                        Ok(n + 1)
+                    }
+                }),
+            )
+            .entry("wait")
+            .build()
+            .unwrap();
+        let first = tokio::spawn({
+            let (graph, log) = (graph.clone(), log.clone());
+            async move { graph.run(0, RunOptions::default().with_log(&log)).await }
+        });
+        entered.notified().await; // the first run is writing its log
+        let second = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            graph.resume(&log, RunOptions::default()),
+        )
+        .await;
+        let err = match second {
+            Ok(Err(e)) => e.to_string(),
+            _ => panic!("a second writer of a log in use must be refused"),
+        };
+        assert!(
+            err.contains("being written by another process") && err.contains("run.jsonl.lock"),
+            "{err}"
+        );
+        gate.notify_one();
+        let out = first.await.unwrap().unwrap();
+        assert_eq!(out.state, 1);
+        // Once the writer is done, the log is free again.
+        let again = graph.resume(&log, RunOptions::default()).await.unwrap();
+        assert_eq!(again.state, 1);
+    });
+}

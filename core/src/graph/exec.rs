@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::budget::{Budget, BudgetTracker, UsageCount, UsageLedger};
 use crate::graph::context::{NodeContext, RunShared};
 use crate::graph::events::{EventSender, RunEvent};
-use crate::graph::log::{parse_log, LogRecord, LogWriter, LOG_FORMAT};
+use crate::graph::log::{parse_log, LogRecord, LogWriter, RunLock, LOG_FORMAT};
 use crate::graph::{Graph, GraphError, MergeFn, NodeError, State, StopReason, Transition};
 
 /// How to run a graph.
@@ -212,6 +212,26 @@ impl<S: State> Driver<S> {
         self.graph.inner.names[node].clone()
     }
 
+    /// Records that the steps still running (`(step, node)`) were cancelled
+    /// at the wall-time deadline, and returns the exhausted limit. The
+    /// `failed` records are informational: the steps are not committed, so a
+    /// resume would run them again.
+    fn cancelled_at_deadline(
+        &mut self,
+        running: &[(u64, String)],
+    ) -> Result<crate::budget::Exhausted, GraphError> {
+        let exhausted = self.shared.tracker.wall_time_exhausted();
+        for (step, node) in running {
+            self.write(&LogRecord::Failed {
+                step: *step,
+                node: node.clone(),
+                error: format!("cancelled: {exhausted}"),
+            })?;
+        }
+        self.shared.emit(RunEvent::BudgetExhausted(exhausted));
+        Ok(exhausted)
+    }
+
     /// Turns a finished node's output into the next cursor, logging a fan-out.
     fn after(&mut self, node: usize, output: S) -> Result<Cursor<S>, GraphError> {
         Ok(match self.graph.transition(node, output) {
@@ -278,14 +298,30 @@ impl<S: State> Driver<S> {
         let ctx = NodeContext::new(self.shared.clone(), name.clone(), step, None);
         let span = tracing::info_span!("node", hone.node = %name, hone.step = step);
         let started = Instant::now();
-        let result = AssertUnwindSafe(
+        let work = AssertUnwindSafe(
             self.graph.inner.nodes[node]
                 .run(input.clone(), ctx.clone())
                 .instrument(span),
         )
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|p| Err(NodeError::failed(panic_message(p))));
+        .catch_unwind();
+        // The wall-time limit is hard: a step still running at the deadline
+        // is dropped (its model call or sandbox run cancelled), not committed.
+        let finished = match self.shared.tracker.deadline() {
+            Some(deadline) => {
+                tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), work)
+                    .await
+                    .ok()
+            }
+            None => Some(work.await),
+        };
+        let Some(result) = finished else {
+            let exhausted = self.cancelled_at_deadline(&[(step, name.to_string())])?;
+            return Ok(Cursor::Done {
+                state: input,
+                stop: StopReason::Budget { exhausted },
+            });
+        };
+        let result = result.unwrap_or_else(|p| Err(NodeError::failed(panic_message(p))));
         match result {
             Ok(output) => {
                 let elapsed_ms = self.elapsed_ms();
@@ -345,6 +381,13 @@ impl<S: State> Driver<S> {
             .rev()
             .collect();
         let mut running = JoinSet::new();
+        // Jobs in flight: branch -> (step, node), for the deadline's records.
+        let mut in_flight: BTreeMap<usize, (u64, String)> = BTreeMap::new();
+        let deadline = self
+            .shared
+            .tracker
+            .deadline()
+            .map(tokio::time::Instant::from_std);
         let mut stop: Option<StopReason> = None;
         loop {
             while stop.is_none() && running.len() < self.max_parallel {
@@ -367,6 +410,7 @@ impl<S: State> Driver<S> {
                     node: name.to_string(),
                     branch: Some(i),
                 });
+                in_flight.insert(i, (step, name.to_string()));
                 let ctx = NodeContext::new(self.shared.clone(), name.clone(), step, Some(i));
                 let node = self.graph.inner.nodes[jobs[i].node].clone();
                 let input = jobs[i].input.clone();
@@ -383,7 +427,21 @@ impl<S: State> Driver<S> {
                     .instrument(span),
                 );
             }
-            let Some(joined) = running.join_next().await else {
+            let next = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, running.join_next())
+                    .await
+                    .ok(),
+                None => Some(running.join_next().await),
+            };
+            let Some(next) = next else {
+                // Past the deadline: cancel every job still running.
+                running.abort_all();
+                let cancelled: Vec<_> = std::mem::take(&mut in_flight).into_values().collect();
+                let exhausted = self.cancelled_at_deadline(&cancelled)?;
+                stop.get_or_insert(StopReason::Budget { exhausted });
+                break;
+            };
+            let Some(joined) = next else {
                 break;
             };
             let (i, step, result, usage, duration) = match joined {
@@ -396,6 +454,7 @@ impl<S: State> Driver<S> {
                     continue;
                 }
             };
+            in_flight.remove(&i);
             let name = self.name(jobs[i].node);
             match result {
                 Ok(output) => {
@@ -543,6 +602,13 @@ impl<S: State> Graph<S> {
         log: &Path,
         options: RunOptions,
     ) -> Result<RunOutcome<S>, GraphError> {
+        // Locked before reading, so no other process appends between the
+        // read and our writes (and only a log that exists gets a lock file).
+        std::fs::metadata(log).map_err(|source| GraphError::Io {
+            path: log.to_path_buf(),
+            source,
+        })?;
+        let lock = RunLock::acquire(log)?;
         let parsed = parse_log::<S>(log)?;
         let bad = |line: usize, problem: String| GraphError::Log {
             path: log.to_path_buf(),
@@ -709,7 +775,12 @@ impl<S: State> Graph<S> {
             events: options.events.clone(),
         });
         driver.next_step = steps + 1;
-        driver.log = Some(LogWriter::append(log, parsed.valid_len, options.fsync)?);
+        driver.log = Some(LogWriter::append(
+            log,
+            parsed.valid_len,
+            options.fsync,
+            lock,
+        )?);
         driver.shared.emit(RunEvent::RunStarted {
             run_id: run_id.clone(),
             graph: self.inner.name.clone(),

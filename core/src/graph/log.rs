@@ -95,14 +95,83 @@ pub enum LogRecord<T> {
     },
 }
 
+/// The exclusive right to write a run log, held while the value lives.
+///
+/// An advisory OS lock (`flock`) on `<log>.lock`, taken without waiting: a
+/// second process that wants to write the same log gets
+/// [`GraphError::Locked`]. The OS drops the lock when its process ends, even
+/// on `kill -9`, so a lock file left behind never blocks a resume. (On
+/// platforms without `flock` the lock file is created but not locked.)
+pub(crate) struct RunLock {
+    _file: File,
+}
+
+/// `<log>.lock`, next to the log.
+pub(crate) fn lock_path(log: &Path) -> PathBuf {
+    let mut name = log.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    log.with_file_name(name)
+}
+
+impl RunLock {
+    /// Takes the lock of `log` (whose directory must exist).
+    pub(crate) fn acquire(log: &Path) -> Result<Self, GraphError> {
+        let lock = lock_path(log);
+        let io = |source| GraphError::Io {
+            path: lock.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock)
+            .map_err(io)?;
+        if !try_lock_exclusive(&file).map_err(io)? {
+            let holder = std::fs::read_to_string(&lock)
+                .ok()
+                .and_then(|text| text.trim().parse().ok());
+            return Err(GraphError::Locked {
+                path: log.to_path_buf(),
+                lock,
+                holder,
+            });
+        }
+        // Who holds it, for the error message of the next one.
+        file.set_len(0).map_err(io)?;
+        writeln!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(RunLock { _file: file })
+    }
+}
+
+/// Takes an exclusive lock without waiting; `Ok(false)` when another open
+/// file holds it.
+#[cfg(unix)]
+fn try_lock_exclusive(file: &File) -> std::io::Result<bool> {
+    use rustix::fs::{flock, FlockOperation};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock_exclusive(_file: &File) -> std::io::Result<bool> {
+    Ok(true)
+}
+
 /// Appends records, one JSON line each, handing every line to the OS before
 /// the step continues (so `kill -9` loses nothing committed). With
 /// `fsync = true` every line is also synced to disk (power-loss safe, slower).
+/// Holds the log's [`RunLock`] for as long as it lives.
 pub(crate) struct LogWriter {
     path: PathBuf,
     out: BufWriter<File>,
     fsync: bool,
     line: Vec<u8>,
+    _lock: RunLock,
 }
 
 impl LogWriter {
@@ -113,6 +182,7 @@ impl LogWriter {
                 source,
             })?;
         }
+        let lock = RunLock::acquire(path)?;
         let file = OpenOptions::new()
             .create_new(true)
             .write(true)
@@ -121,19 +191,24 @@ impl LogWriter {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Self::wrap(path, file, fsync))
+        Ok(Self::wrap(path, file, fsync, lock))
     }
 
     /// Opens for appending after truncating to `valid_len` bytes (dropping a
-    /// torn last line).
-    pub(crate) fn append(path: &Path, valid_len: u64, fsync: bool) -> Result<Self, GraphError> {
+    /// torn last line). `lock` must have been taken before the log was read.
+    pub(crate) fn append(
+        path: &Path,
+        valid_len: u64,
+        fsync: bool,
+        lock: RunLock,
+    ) -> Result<Self, GraphError> {
         let io = |source| GraphError::Io {
             path: path.to_path_buf(),
             source,
         };
         let file = OpenOptions::new().write(true).open(path).map_err(io)?;
         file.set_len(valid_len).map_err(io)?;
-        let mut w = Self::wrap(path, file, fsync);
+        let mut w = Self::wrap(path, file, fsync, lock);
         use std::io::Seek;
         w.out
             .get_mut()
@@ -142,12 +217,13 @@ impl LogWriter {
         Ok(w)
     }
 
-    fn wrap(path: &Path, file: File, fsync: bool) -> Self {
+    fn wrap(path: &Path, file: File, fsync: bool, lock: RunLock) -> Self {
         LogWriter {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
             fsync,
             line: Vec::with_capacity(256),
+            _lock: lock,
         }
     }
 
@@ -186,13 +262,15 @@ pub(crate) fn parse_log<S: serde::de::DeserializeOwned>(
     let mut reader = BufReader::new(file);
     let mut records = Vec::new();
     let mut valid_len = 0u64;
-    let mut buf = String::new();
+    // Bytes, not a `String`: a write torn inside a multi-byte character is
+    // not valid UTF-8, and must be dropped like any other torn line.
+    let mut buf = Vec::new();
     let mut line_no = 0usize;
     let mut pending_error: Option<(usize, String)> = None;
     loop {
         buf.clear();
         let n = reader
-            .read_line(&mut buf)
+            .read_until(b'\n', &mut buf)
             .map_err(|source| GraphError::Io {
                 path: path.to_path_buf(),
                 source,
@@ -208,14 +286,19 @@ pub(crate) fn parse_log<S: serde::de::DeserializeOwned>(
                 problem,
             });
         }
-        let complete = buf.ends_with('\n');
-        match serde_json::from_str::<LogRecord<S>>(buf.trim_end()) {
+        let complete = buf.ends_with(b"\n");
+        let parsed = std::str::from_utf8(&buf)
+            .map_err(|e| format!("not UTF-8: {e}"))
+            .and_then(|text| {
+                serde_json::from_str::<LogRecord<S>>(text.trim_end()).map_err(|e| e.to_string())
+            });
+        match parsed {
             Ok(record) if complete => {
                 records.push((line_no, record));
                 valid_len += n as u64;
             }
             Ok(_) => pending_error = Some((line_no, "unterminated last line".into())),
-            Err(e) => pending_error = Some((line_no, e.to_string())),
+            Err(problem) => pending_error = Some((line_no, problem)),
         }
     }
     if let Some((line, problem)) = pending_error {
