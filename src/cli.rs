@@ -25,6 +25,10 @@ pub struct Global {
     /// Config file (TOML). Default: $HONE_CONFIG, else ./hone.toml if present.
     #[arg(long, global = true, env = "HONE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Trust ./hone.toml (found, not named with --config): let its
+    /// base_url receive your API key and its api_key_env pick the variable.
+    #[arg(long, global = true)]
+    pub trust_config: bool,
     /// OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (env OPENAI_BASE_URL).
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
@@ -295,14 +299,21 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
-/// Loads the config file named by --config / HONE_CONFIG, else ./hone.toml.
+/// Loads the config file named by --config / HONE_CONFIG (trusted: the
+/// user named it), else ./hone.toml (untrusted unless --trust-config: any
+/// checkout can ship one, and it must not collect the user's API key).
 pub fn load_config(global: &Global) -> Result<ConfigFile> {
     if let Some(path) = &global.config {
         return ConfigFile::load(path).map_err(Into::into);
     }
     let local = PathBuf::from("hone.toml");
     if local.is_file() {
-        return ConfigFile::load(&local).map_err(Into::into);
+        let file = ConfigFile::load(&local)?;
+        return Ok(if global.trust_config {
+            file
+        } else {
+            file.untrusted()
+        });
     }
     Ok(ConfigFile::default())
 }
