@@ -98,12 +98,32 @@ pub enum ModelCommand {
 #[cfg(feature = "local")]
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on. Anything but a loopback address needs
+    /// --api-key.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,
     /// Model id reported to clients (default: the model's name).
     #[arg(long)]
     pub model_id: Option<String>,
+    /// Require `Authorization: Bearer KEY` on every request (prefer the
+    /// variable: a flag shows in the process list).
+    #[arg(
+        long,
+        env = "HONE_SERVE_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<hone_core::ApiKey>,
+    /// Largest `n` (choices per request) accepted.
+    #[arg(long, default_value_t = hone_local::serve::ServeOptions::default().max_n)]
+    pub max_n: u32,
+    /// Largest `max_tokens` accepted, and the limit of requests that set none.
+    #[arg(long, default_value_t = hone_local::serve::ServeOptions::default().max_tokens)]
+    pub max_tokens: u32,
+    /// Requests admitted at once (generating or waiting for the model);
+    /// more are answered 503 with Retry-After.
+    #[arg(long, default_value_t = hone_local::serve::ServeOptions::default().max_queued)]
+    pub max_queued: usize,
 }
 
 #[derive(Debug, Args)]
