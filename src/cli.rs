@@ -25,6 +25,10 @@ pub struct Global {
     /// Config file (TOML). Default: $HONE_CONFIG, else ./hone.toml if present.
     #[arg(long, global = true, env = "HONE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Trust ./hone.toml (found, not named with --config): let its
+    /// base_url receive your API key and its api_key_env pick the variable.
+    #[arg(long, global = true)]
+    pub trust_config: bool,
     /// OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (env OPENAI_BASE_URL).
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
@@ -94,12 +98,32 @@ pub enum ModelCommand {
 #[cfg(feature = "local")]
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on. Anything but a loopback address needs
+    /// --api-key.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: std::net::SocketAddr,
     /// Model id reported to clients (default: the model's name).
     #[arg(long)]
     pub model_id: Option<String>,
+    /// Require `Authorization: Bearer KEY` on every request (prefer the
+    /// variable: a flag shows in the process list).
+    #[arg(
+        long,
+        env = "HONE_SERVE_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<hone_core::ApiKey>,
+    /// Largest `n` (choices per request) accepted.
+    #[arg(long, default_value_t = hone_local::serve::ServeOptions::default().max_n)]
+    pub max_n: u32,
+    /// Largest `max_tokens` accepted, and the limit of requests that set none.
+    #[arg(long, default_value_t = hone_local::serve::ServeOptions::default().max_tokens)]
+    pub max_tokens: u32,
+    /// Requests admitted at once (generating or waiting for the model);
+    /// more are answered 503 with Retry-After.
+    #[arg(long, default_value_t = hone_local::serve::ServeOptions::default().max_queued)]
+    pub max_queued: usize,
 }
 
 #[derive(Debug, Args)]
@@ -295,14 +319,21 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
-/// Loads the config file named by --config / HONE_CONFIG, else ./hone.toml.
+/// Loads the config file named by --config / HONE_CONFIG (trusted: the
+/// user named it), else ./hone.toml (untrusted unless --trust-config: any
+/// checkout can ship one, and it must not collect the user's API key).
 pub fn load_config(global: &Global) -> Result<ConfigFile> {
     if let Some(path) = &global.config {
         return ConfigFile::load(path).map_err(Into::into);
     }
     let local = PathBuf::from("hone.toml");
     if local.is_file() {
-        return ConfigFile::load(&local).map_err(Into::into);
+        let file = ConfigFile::load(&local)?;
+        return Ok(if global.trust_config {
+            file
+        } else {
+            file.untrusted()
+        });
     }
     Ok(ConfigFile::default())
 }

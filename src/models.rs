@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use hone_core::cache::{CacheStore, CachedModel};
 use hone_core::config::{cache_dir, resolve_model, ConfigFile, ModelChoice, ModelOverrides};
-use hone_core::openai::{ApiKey, OpenAiConfig, OpenAiModel, RetryPolicy};
+use hone_core::openai::{OpenAiConfig, OpenAiModel, RetryPolicy};
 use hone_core::templates::Templates;
 use hone_core::{ChatRequest, LanguageModel, Message};
 
@@ -103,7 +103,7 @@ pub fn build_uncached(
                 .with_max_concurrency(*concurrency);
             cfg.stream = *stream;
             if let Some(key) = api_key {
-                cfg = cfg.with_api_key(ApiKey::new(key.clone()));
+                cfg = cfg.with_api_key(key.clone());
             }
             Arc::new(OpenAiModel::new(cfg)?)
         }

@@ -19,6 +19,7 @@
 pub mod message;
 pub mod model;
 pub mod scripted;
+pub mod secret;
 
 pub use message::{Message, Role, ToolCall, ToolSpec};
 pub use model::{
@@ -26,6 +27,7 @@ pub use model::{
     ModelError, ResponseFormat, Sampling, StreamEvent, ToolChoice, Usage,
 };
 pub use scripted::ScriptedModel;
+pub use secret::ApiKey;
 pub mod budget;
 pub mod cache;
 #[cfg(feature = "openai")]

@@ -36,38 +36,7 @@ use crate::model::{
     ModelError, ResponseFormat, StreamEvent, ToolChoice, Usage,
 };
 
-/// An API key. Its `Debug` and `Display` print `***`.
-///
-/// ```
-/// let key = hone_core::openai::ApiKey::new("sk-secret");
-/// assert_eq!(format!("{key:?} {key}"), "ApiKey(***) ***");
-/// assert_eq!(key.expose(), "sk-secret");
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        ApiKey(key.into())
-    }
-    /// The key itself, for the HTTP header only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiKey(***)")
-    }
-}
-
-impl std::fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use crate::secret::ApiKey;
 
 /// When and how long to wait before retrying a failed request.
 ///

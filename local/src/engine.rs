@@ -320,6 +320,13 @@ impl LocalModel {
         self.shared.n_ctx as usize
     }
 
+    /// Slots free right now (neither generating nor reserved by a request);
+    /// equal to the number of slots when the model is idle. For checking
+    /// that cancelled and failed requests give their slot back.
+    pub fn idle_slots(&self) -> usize {
+        self.permits.available_permits()
+    }
+
     /// Cumulative counters since loading.
     pub fn stats(&self) -> LocalStats {
         self.shared

@@ -3,13 +3,30 @@
 //! events with `stream: true`, ending in `data: [DONE]`) and
 //! `GET /v1/models`.
 //!
+//! Hardening, all in [`ServeOptions`]:
+//!
+//! - a non-loopback address is refused unless an API key is set; with a key,
+//!   every request needs `Authorization: Bearer KEY` (401 otherwise), checked
+//!   before the body is read;
+//! - at most `max_queued` requests are admitted at once (generating or
+//!   waiting for the model, streams until they end or the client goes away);
+//!   more get 503 with `Retry-After`, before their body is read;
+//! - `n` and `max_tokens` above their caps are a 400, and a request without
+//!   `max_tokens` gets the cap, so no request generates without bound;
+//! - bodies over `max_body_bytes` are a 413, and a body not received within
+//!   `body_timeout` a 408 (a stalled client cannot hold a place for ever).
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use hone_core::{LanguageModel, ScriptedModel};
+//! use hone_local::serve::ServeOptions;
 //! # async fn run() -> Result<(), hone_local::serve::ServeError> {
 //! let model: Arc<dyn LanguageModel> = Arc::new(ScriptedModel::in_order(["hello"]));
 //! let addr = "127.0.0.1:8080".parse().unwrap();
-//! hone_local::serve::serve(model, addr, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! hone_local::serve::serve(model, addr, ServeOptions::default(), async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await
 //! # }
 //! ```
 
@@ -18,44 +35,64 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use hone_core::{
-    ChatRequest, ChatResponse, FinishReason, LanguageModel, Message, ModelError, ResponseFormat,
-    Role, Sampling, StreamEvent, ToolCall, ToolChoice, ToolSpec,
+    ApiKey, ChatRequest, ChatResponse, FinishReason, LanguageModel, Message, ModelError,
+    ResponseFormat, Role, Sampling, StreamEvent, ToolCall, ToolChoice, ToolSpec,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Server settings.
 ///
 /// ```
 /// let opts = hone_local::serve::ServeOptions { model_id: Some("local".into()), ..Default::default() };
-/// assert!(opts.max_body_bytes > 0);
+/// assert!(opts.max_body_bytes > 0 && opts.api_key.is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeOptions {
     /// The model id reported to clients; defaults to the model's descriptor
     /// name. Requests may name any model: the one loaded answers.
     pub model_id: Option<String>,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes (larger: 413).
     pub max_body_bytes: usize,
+    /// When set, every request must carry `Authorization: Bearer KEY`.
+    /// Required to listen on anything but a loopback address.
+    pub api_key: Option<ApiKey>,
+    /// Largest `n` (choices) a request may ask for (more: 400).
+    pub max_n: u32,
+    /// Largest `max_tokens` a request may ask for (more: 400); also the
+    /// limit of a request that sets none.
+    pub max_tokens: u32,
+    /// Requests admitted at once, generating or waiting for the model
+    /// (more: 503 with `Retry-After`).
+    pub max_queued: usize,
+    /// Time allowed to receive an admitted request's body (then: 408).
+    pub body_timeout: Duration,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             model_id: None,
-            max_body_bytes: 16 << 20,
+            max_body_bytes: 4 << 20,
+            api_key: None,
+            max_n: 8,
+            max_tokens: 4096,
+            max_queued: 64,
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -72,27 +109,84 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// A non-loopback address without an API key: anyone who can reach it
+    /// could use the model.
+    #[error("refusing to listen on {addr} without an API key: only loopback addresses may be served unauthenticated (set --api-key KEY or HONE_SERVE_API_KEY, or listen on 127.0.0.1)")]
+    Exposed {
+        /// The address.
+        addr: SocketAddr,
+    },
+    /// An option is out of range.
+    #[error("invalid server option: {0}")]
+    Options(String),
+    /// The listener's address could not be read.
+    #[error("cannot read the listening address: {0}")]
+    LocalAddr(#[source] std::io::Error),
     /// Serving failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Checks that `options` may be served on `addr`, before binding it: a
+/// non-loopback address needs an API key, the key must not be blank, and
+/// the caps must be at least 1.
+///
+/// ```
+/// use hone_local::serve::{check_options, ServeOptions};
+/// let open = ServeOptions::default();
+/// assert!(check_options("127.0.0.1:8080".parse().unwrap(), &open).is_ok());
+/// assert!(check_options("[::1]:8080".parse().unwrap(), &open).is_ok());
+/// assert!(check_options("0.0.0.0:8080".parse().unwrap(), &open).is_err());
+/// let keyed = ServeOptions { api_key: Some(hone_core::ApiKey::new("k")), ..Default::default() };
+/// assert!(check_options("0.0.0.0:8080".parse().unwrap(), &keyed).is_ok());
+/// ```
+pub fn check_options(addr: SocketAddr, options: &ServeOptions) -> Result<(), ServeError> {
+    if options.api_key.as_ref().is_some_and(ApiKey::is_blank) {
+        return Err(ServeError::Options("the API key is empty".into()));
+    }
+    if options.max_n == 0 || options.max_tokens == 0 || options.max_queued == 0 {
+        return Err(ServeError::Options(
+            "max_n, max_tokens and max_queued must be at least 1".into(),
+        ));
+    }
+    if options.max_queued > Semaphore::MAX_PERMITS {
+        return Err(ServeError::Options(format!(
+            "max_queued must be at most {}",
+            Semaphore::MAX_PERMITS
+        )));
+    }
+    if options.api_key.is_none() && !addr.ip().to_canonical().is_loopback() {
+        return Err(ServeError::Exposed { addr });
+    }
+    Ok(())
 }
 
 struct AppState {
     model: Arc<dyn LanguageModel>,
     model_id: String,
     counter: AtomicU64,
+    /// SHA-256 of the key: compared in constant time.
+    key_digest: Option<[u8; 32]>,
+    queue: Arc<Semaphore>,
+    max_n: u32,
+    max_tokens: u32,
+    body_timeout: Duration,
 }
 
-/// Binds `addr` and serves `model` until `shutdown` completes.
+/// Binds `addr` and serves `model` until `shutdown` completes. A
+/// non-loopback `addr` without [`ServeOptions::api_key`] is refused before
+/// anything is bound.
 pub async fn serve(
     model: Arc<dyn LanguageModel>,
     addr: SocketAddr,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    check_options(addr, &options)?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
-    serve_with(model, listener, ServeOptions::default(), shutdown).await
+    serve_with(model, listener, options, shutdown).await
 }
 
 /// Serves `model` on an already bound listener (bind port 0 to let the OS
@@ -104,16 +198,18 @@ pub async fn serve_with(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, model = %model.descriptor(), "serving OpenAI-compatible chat completions");
-    }
+    let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
+    check_options(addr, &options)?;
+    tracing::info!(%addr, model = %model.descriptor(), "serving OpenAI-compatible chat completions");
     axum::serve(listener, router(model, options))
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
 }
 
-/// The server's routes, for embedding in another axum application.
+/// The server's routes, for embedding in another axum application (which
+/// then decides where it listens: see [`check_options`]). Caps of 0 are
+/// raised to 1.
 pub fn router(model: Arc<dyn LanguageModel>, options: ServeOptions) -> Router {
     let model_id = options
         .model_id
@@ -123,12 +219,90 @@ pub fn router(model: Arc<dyn LanguageModel>, options: ServeOptions) -> Router {
         model,
         model_id,
         counter: AtomicU64::new(0),
+        key_digest: options
+            .api_key
+            .as_ref()
+            .map(|k| Sha256::digest(k.expose().as_bytes()).into()),
+        queue: Arc::new(Semaphore::new(
+            options.max_queued.clamp(1, Semaphore::MAX_PERMITS),
+        )),
+        max_n: options.max_n.max(1),
+        max_tokens: options.max_tokens.max(1),
+        body_timeout: options.body_timeout,
     });
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/models", get(list_models))
         .layer(axum::extract::DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            authenticate,
+        ))
         .with_state(state)
+}
+
+/// Rejects a request without the right bearer token (when a key is set),
+/// before its body is read.
+async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = &state.key_digest else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(|token| Sha256::digest(token.as_bytes()));
+    let ok = given.is_some_and(|d| {
+        d.iter()
+            .zip(expected.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    });
+    if ok {
+        return next.run(request).await;
+    }
+    let mut response = error_response(
+        StatusCode::UNAUTHORIZED,
+        "missing or invalid API key: send `Authorization: Bearer KEY`",
+        "invalid_request_error",
+        "invalid_api_key",
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+fn error_response(status: StatusCode, message: &str, kind: &str, code: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"message": message, "type": kind, "code": code}})),
+    )
+        .into_response()
+}
+
+/// Answers 503 with `Retry-After` when `max_queued` requests are in.
+fn overloaded() -> Response {
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is at its limit of queued requests; retry later",
+        "server_error",
+        "server_overloaded",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 // ---- wire types (the subset of the OpenAI protocol hone uses) ----
@@ -319,10 +493,34 @@ fn to_tool_choice(v: Option<Value>) -> Result<ToolChoice, ModelError> {
     }
 }
 
-fn to_chat_request(w: WireRequest) -> Result<(ChatRequest, bool, bool), ModelError> {
+/// Per-request caps of the server.
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    max_n: u32,
+    max_tokens: u32,
+}
+
+fn to_chat_request(w: WireRequest, caps: Caps) -> Result<(ChatRequest, bool, bool), ModelError> {
     if w.messages.is_empty() {
         return Err(bad_request("messages must not be empty"));
     }
+    let n = w.n.unwrap_or(1);
+    if n == 0 || n > caps.max_n {
+        return Err(bad_request(format!(
+            "n = {n} is out of range: this server allows 1 to {}",
+            caps.max_n
+        )));
+    }
+    let max_tokens = match w.max_completion_tokens.or(w.max_tokens) {
+        None => caps.max_tokens,
+        Some(m) if m <= caps.max_tokens => m,
+        Some(m) => {
+            return Err(bad_request(format!(
+                "max_tokens = {m} is over this server's limit of {}",
+                caps.max_tokens
+            )))
+        }
+    };
     let messages = w
         .messages
         .into_iter()
@@ -333,14 +531,14 @@ fn to_chat_request(w: WireRequest) -> Result<(ChatRequest, bool, bool), ModelErr
         sampling: Sampling {
             temperature: w.temperature,
             top_p: w.top_p,
-            max_tokens: w.max_completion_tokens.or(w.max_tokens),
+            max_tokens: Some(max_tokens),
             stop: match w.stop {
                 None => Vec::new(),
                 Some(StopField::One(s)) => vec![s],
                 Some(StopField::Many(v)) => v,
             },
             seed: w.seed,
-            n: w.n.unwrap_or(1),
+            n,
         },
         response_format: to_response_format(w.response_format)?,
         tools: w
@@ -450,18 +648,46 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<Value> {
     }))
 }
 
-async fn chat_completions(
-    State(state): State<Arc<AppState>>,
-    body: Result<Json<WireRequest>, JsonRejection>,
-) -> Response {
+async fn chat_completions(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    // Admission first: a full queue costs no body read. The permit lives
+    // as long as the response (a stream's until it ends or is dropped).
+    let Ok(permit) = Arc::clone(&state.queue).try_acquire_owned() else {
+        return overloaded();
+    };
+    let body = tokio::time::timeout(
+        state.body_timeout,
+        Json::<WireRequest>::from_request(request, &()),
+    )
+    .await;
     let wire = match body {
-        Ok(Json(w)) => w,
-        Err(rejection) => {
-            let err = ApiError(bad_request(rejection.body_text()));
-            return err.into_response();
+        Ok(Ok(Json(w))) => w,
+        Err(_) => {
+            return error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+                "invalid_request_error",
+                "request_timeout",
+            )
+        }
+        Ok(Err(rejection)) => {
+            let status = match rejection.status() {
+                // Unparsable and mistyped JSON alike: a 400.
+                StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+                s => s,
+            };
+            return error_response(
+                status,
+                &rejection.body_text(),
+                "invalid_request_error",
+                "invalid_request",
+            );
         }
     };
-    let (request, stream, include_usage) = match to_chat_request(wire) {
+    let caps = Caps {
+        max_n: state.max_n,
+        max_tokens: state.max_tokens,
+    };
+    let (request, stream, include_usage) = match to_chat_request(wire, caps) {
         Ok(x) => x,
         Err(e) => return ApiError(e).into_response(),
     };
@@ -472,11 +698,9 @@ async fn chat_completions(
     );
     if stream {
         match state.model.chat_stream(&request).await {
-            Ok(events) => Sse::new(sse_events(
-                events,
-                id,
-                state.model_id.clone(),
-                include_usage,
+            Ok(events) => Sse::new(held(
+                sse_events(events, id, state.model_id.clone(), include_usage),
+                permit,
             ))
             .into_response(),
             Err(e) => ApiError(e).into_response(),
@@ -487,6 +711,14 @@ async fn chat_completions(
             Err(e) => ApiError(e).into_response(),
         }
     }
+}
+
+/// Keeps `permit` until `stream` is dropped.
+fn held<S: Stream>(stream: S, permit: OwnedSemaphorePermit) -> impl Stream<Item = S::Item> {
+    stream.map(move |item| {
+        let _ = &permit;
+        item
+    })
 }
 
 fn completion_json(r: &ChatResponse, id: &str, model: &str) -> Value {
@@ -608,7 +840,7 @@ mod tests {
             "tool_choice": {"type": "function", "function": {"name": "f"}}
         }))
         .unwrap();
-        let (r, stream, usage) = to_chat_request(w).unwrap();
+        let (r, stream, usage) = to_chat_request(w, CAPS).unwrap();
         assert!(stream && usage);
         assert_eq!(r.messages[0].role, Role::System);
         assert_eq!(r.messages[1].content, "ab");
@@ -625,9 +857,44 @@ mod tests {
             serde_json::from_value(json!({"messages": [{"role": "robot", "content": "x"}]}))
                 .unwrap();
         assert!(matches!(
-            to_chat_request(w),
+            to_chat_request(w, CAPS),
             Err(ModelError::Rejected { status: 400, .. })
         ));
+    }
+
+    const CAPS: Caps = Caps {
+        max_n: 4,
+        max_tokens: 100,
+    };
+
+    #[test]
+    fn n_and_max_tokens_are_capped() {
+        let req = |extra: Value| {
+            let mut v = json!({"messages": [{"role": "user", "content": "x"}]});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            to_chat_request(serde_json::from_value(v).unwrap(), CAPS)
+        };
+        for over in [
+            json!({"n": 5}),
+            json!({"n": 0}),
+            json!({"max_tokens": 101}),
+            json!({"max_completion_tokens": 4_000_000_000u32}),
+        ] {
+            assert!(
+                matches!(
+                    req(over.clone()),
+                    Err(ModelError::Rejected { status: 400, .. })
+                ),
+                "{over}"
+            );
+        }
+        let (r, _, _) = req(json!({"n": 4, "max_tokens": 100})).unwrap();
+        assert_eq!((r.sampling.n, r.sampling.max_tokens), (4, Some(100)));
+        // No limit asked for: the cap, never unbounded generation.
+        let (r, _, _) = req(json!({})).unwrap();
+        assert_eq!(r.sampling.max_tokens, Some(100));
     }
 
     #[test]
