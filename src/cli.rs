@@ -244,10 +244,11 @@ pub struct SolveArgs {
     #[arg(long, value_enum, default_value_t = SelfEvalScaleArg::Signed)]
     pub self_eval_scale: SelfEvalScaleArg,
     /// rethink-mcts: add an execution trace of the first failing public
-    /// test (variables after each line) to rethink and expansion prompts.
+    /// test (variables after each line) to rethink and expansion prompts
+    /// (the reference does; off until measured to help).
     #[arg(
         long,
-        default_value = "on",
+        default_value = "off",
         action = clap::ArgAction::Set,
         value_parser = clap::builder::BoolishValueParser::new(),
         value_name = "on|off"

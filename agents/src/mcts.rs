@@ -117,7 +117,9 @@ pub struct MctsSettings {
     #[serde(default)]
     pub self_eval_scale: SelfEvalScale,
     /// Add an execution trace of the first failing public test to the
-    /// feedback of rethinks and of expansions after a failure.
+    /// feedback of rethinks and of expansions after a failure (the
+    /// reference's verbal feedback; off by default, see
+    /// docs/results/rethink-mcts-reference.md).
     #[serde(default)]
     pub trace: bool,
 }
@@ -173,7 +175,9 @@ impl Default for MctsSettings {
             stop_on_pass: true,
             temperature: 0.0,
             self_eval_scale: SelfEvalScale::Signed,
-            trace: true,
+            // Off until a measurement shows it helps (the reference has it
+            // on): docs/results/rethink-mcts-reference.md.
+            trace: false,
         }
     }
 }
