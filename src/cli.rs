@@ -182,6 +182,15 @@ pub enum Rethink {
     Off,
 }
 
+/// Range of RethinkMCTS's self-evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelfEvalScaleArg {
+    /// [-1, 1], the reference's range.
+    Signed,
+    /// [0, 1].
+    Unit,
+}
+
 #[derive(Debug, Args)]
 pub struct SolveArgs {
     /// The task. Read from --file or standard input when absent.
@@ -245,9 +254,30 @@ pub struct SolveArgs {
     /// rethink-mcts: discount per level in backpropagation.
     #[arg(long, default_value_t = 0.9)]
     pub gamma: f64,
-    /// rethink-mcts: expansions ("think" passes) per rollout.
+    /// rethink-mcts: evaluations of the new leaf per rollout (the
+    /// reference's max_think_times: evaluate, then rethink and evaluate
+    /// again while it fails; 2 = at most one rethink).
     #[arg(long, default_value_t = 2)]
     pub max_think: u32,
+    /// rethink-mcts: states this many thoughts deep are not expanded
+    /// (each rollout adds at most one level).
+    #[arg(long, default_value_t = 16)]
+    pub max_depth: u32,
+    /// rethink-mcts: range of the self-evaluation in the 0.8/0.2 blend:
+    /// signed = [-1, 1] as the reference, unit = [0, 1].
+    #[arg(long, value_enum, default_value_t = SelfEvalScaleArg::Signed)]
+    pub self_eval_scale: SelfEvalScaleArg,
+    /// rethink-mcts: add an execution trace of the first failing public
+    /// test (variables after each line) to rethink and expansion prompts
+    /// (the reference does; off until measured to help).
+    #[arg(
+        long,
+        default_value = "off",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        value_name = "on|off"
+    )]
+    pub trace: bool,
     /// rethink-mcts: which thought a failing test rewrites.
     #[arg(long, value_enum, default_value_t = Rethink::Last)]
     pub rethink: Rethink,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use hone_agents::best_of_n::{best_of_n_graph, BestOfN};
-use hone_agents::mcts::{rethink_mcts_graph, MctsSettings, MctsState, RethinkMode};
+use hone_agents::mcts::{rethink_mcts_graph, MctsSettings, MctsState, RethinkMode, SelfEvalScale};
 use hone_agents::refine::{
     extract_code, self_refine_graph, single_shot_graph, RefineConfig, RefineState, TaskKind,
     Verdict,
@@ -27,7 +27,7 @@ use hone_tools::math_check::MathChecker;
 use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{Global, Kind, ResumeArgs, Rethink, SolveArgs, Strategy};
+use crate::cli::{Global, Kind, ResumeArgs, Rethink, SelfEvalScaleArg, SolveArgs, Strategy};
 
 /// Settings that shape the graph; stored in the log header so a resume
 /// rebuilds exactly the same graph. (RethinkMCTS keeps its settings in its
@@ -674,8 +674,8 @@ fn mcts_settings(args: &SolveArgs) -> Result<MctsSettings> {
             bail!("{name} must be a positive number, got {value}");
         }
     }
-    if args.width == 0 || args.rollouts == 0 || args.max_think == 0 {
-        bail!("--width, --rollouts and --max-think must be at least 1");
+    if args.width == 0 || args.rollouts == 0 || args.max_think == 0 || args.max_depth == 0 {
+        bail!("--width, --rollouts, --max-think and --max-depth must be at least 1");
     }
     Ok(MctsSettings {
         rollouts: args.rollouts,
@@ -691,6 +691,12 @@ fn mcts_settings(args: &SolveArgs) -> Result<MctsSettings> {
         },
         stop_on_pass: !args.keep_searching,
         temperature: args.temperature,
+        max_depth: args.max_depth,
+        self_eval_scale: match args.self_eval_scale {
+            SelfEvalScaleArg::Signed => SelfEvalScale::Signed,
+            SelfEvalScaleArg::Unit => SelfEvalScale::Unit,
+        },
+        trace: args.trace,
         ..MctsSettings::default()
     })
 }

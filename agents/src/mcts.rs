@@ -14,21 +14,39 @@
 //!   `C(N) = ln((N + b + 1) / b) + c0`,
 //!   `score(c) = Q(c) + C(N_parent) · P(c) · sqrt(ln N_parent) / (1 + n_c)`
 //!   — see [`var_p_uct`].
+//! - **A rollout** (as the reference runs it): the root is expanded once,
+//!   before anything else. Selection descends from the root through
+//!   expanded states to the first state not yet expanded — the new leaf, one
+//!   thought deeper than its parent. The leaf is evaluated; while its code
+//!   fails and evaluations remain (`max_think` evaluations per rollout:
+//!   evaluate, then rethink and evaluate again, so at most one rethink for
+//!   the default 2), a thought is rethought and the leaf re-evaluated. Then
+//!   the leaf is expanded (after a failure, with the error as feedback). So
+//!   every rollout adds at most one level and the tree is at most
+//!   `rollouts` deep; `max_depth` caps it further (a state at that depth is
+//!   terminal: never expanded, and a rollout that reaches it again reuses
+//!   its value without calling the model).
 //! - **Expansion** asks for `width` thoughts in one call; after a failed
 //!   evaluation of the node it asks for thoughts that avoid the reported
-//!   error. At most `max_think` expansions happen per rollout.
+//!   error.
 //! - **Evaluation**: code generated from the state runs against the
 //!   **public** tests in the sandbox; reward = pass fraction. Only when all
 //!   public tests pass is the model's own evaluation blended in:
-//!   `0.8 · r + 0.2 · self_eval`.
+//!   `0.8 · r + 0.2 · self_eval`, with `self_eval` in the reference's
+//!   `[-1, 1]` ([`SelfEvalScale`]). With `stop_on_pass` the
+//!   self-evaluation is skipped (see [`Program::self_eval_skipped`]).
 //! - **Rethink**: when tests fail, the thought that led here is replaced at
 //!   the same tree position with prior 1.0, using the failing test, expected
-//!   vs actual and traceback as feedback; code is regenerated and
-//!   re-evaluated. `rethink = last` rewrites the last thought (what the
-//!   reference code does); `rethink = any` lets the model name the faulty
-//!   thought on the path and rewrites that one.
-//! - **Backpropagation**: the leaf's return, discounted by `gamma` per level,
-//!   is appended to each chance node's returns on the path; visits increase.
+//!   vs actual and traceback as feedback — plus, with `trace`, an execution
+//!   trace of the first failing test ([`hone_tools::trace`]); code is
+//!   regenerated and re-evaluated. The returns sampled below the replaced
+//!   thought are dropped (they belong to the old thought). `rethink = last`
+//!   rewrites the last thought (what the reference code does);
+//!   `rethink = any` lets the model name the faulty thought on the path and
+//!   rewrites that one.
+//! - **Backpropagation** (as the reference): the chance node just above the
+//!   leaf gets `gamma · v`, the next `gamma² · v`, and so on; visits
+//!   increase.
 //! - **Final answer**: the program with the highest public-test value (pass
 //!   fraction, then blended value, then code that ran, then earliest).
 //!
@@ -43,11 +61,12 @@
 //! killed search resumes at the rollout it was in.
 
 use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, NodeError, Route};
-use hone_tools::TestSuite;
+use hone_tools::trace::{trace_test, TraceLimits};
+use hone_tools::{Harness, TestReport, TestStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 
 use crate::refine::{complete, extract_code, RefineConfig, TestOutcome};
-use crate::verify::{is_budget_exhausted, run_public_tests};
+use crate::verify::{is_budget_exhausted, run_public_tests_report};
 
 /// Which thought a rethink rewrites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -75,8 +94,15 @@ pub struct MctsSettings {
     pub base: f64,
     /// Discount per tree level in backpropagation.
     pub gamma: f64,
-    /// Expansions ("think" passes) per rollout.
+    /// Evaluations of the new leaf per rollout, as the reference's
+    /// `max_think_times`: evaluate, and while the code fails and evaluations
+    /// remain, rethink and evaluate again (2 = at most one rethink).
     pub max_think: u32,
+    /// States at this depth (thoughts from the root) are terminal: never
+    /// expanded. Each rollout adds at most one level, so the default (the
+    /// default rollouts) never binds in a default search.
+    #[serde(default = "default_max_depth")]
+    pub max_depth: u32,
     /// Which thought a rethink rewrites.
     pub rethink: RethinkMode,
     /// Weight of the model's self-evaluation once all public tests pass.
@@ -87,6 +113,51 @@ pub struct MctsSettings {
     pub stop_on_pass: bool,
     /// Sampling temperature of every call.
     pub temperature: f32,
+    /// Range the self-evaluation is mapped to before the blend.
+    #[serde(default)]
+    pub self_eval_scale: SelfEvalScale,
+    /// Add an execution trace of the first failing public test to the
+    /// feedback of rethinks and of expansions after a failure (the
+    /// reference's verbal feedback; off by default, see
+    /// docs/results/rethink-mcts-reference.md).
+    #[serde(default)]
+    pub trace: bool,
+}
+
+fn default_max_depth() -> u32 {
+    16
+}
+
+/// The range of the model's self-evaluation in the blend
+/// `0.8 · r + 0.2 · self_eval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfEvalScale {
+    /// `[-1, 1]`, the reference's range (its prompt asks for a score in
+    /// `[-1, 1]`): the 0–10 score `s` becomes `s / 5 - 1`, so an all-pass
+    /// program's value lies in `[0.6, 1.0]`.
+    #[default]
+    Signed,
+    /// `[0, 1]` (hone's earlier variant): `s / 10`, so the value lies in
+    /// `[0.8, 1.0]`.
+    Unit,
+}
+
+impl SelfEvalScale {
+    /// Maps a parsed score in `[0, 1]` to this range.
+    ///
+    /// ```
+    /// use hone_agents::mcts::SelfEvalScale;
+    /// assert_eq!(SelfEvalScale::Signed.map(0.9), 0.8);
+    /// assert_eq!(SelfEvalScale::Signed.map(0.5), 0.0);
+    /// assert_eq!(SelfEvalScale::Unit.map(0.9), 0.9);
+    /// ```
+    pub fn map(self, unit: f64) -> f64 {
+        match self {
+            SelfEvalScale::Signed => 2.0 * unit - 1.0,
+            SelfEvalScale::Unit => unit,
+        }
+    }
 }
 
 impl Default for MctsSettings {
@@ -98,10 +169,15 @@ impl Default for MctsSettings {
             base: 10.0,
             gamma: 0.9,
             max_think: 2,
+            max_depth: default_max_depth(),
             rethink: RethinkMode::Last,
             self_eval_weight: 0.2,
             stop_on_pass: true,
             temperature: 0.0,
+            self_eval_scale: SelfEvalScale::Signed,
+            // Off until a measurement shows it helps (the reference has it
+            // on): docs/results/rethink-mcts-reference.md.
+            trace: false,
         }
     }
 }
@@ -161,10 +237,18 @@ pub struct Program {
     pub thoughts: Vec<String>,
     /// Public-test result.
     pub tests: TestOutcome,
-    /// The model's self-evaluation in [0, 1], asked only when all public
-    /// tests pass.
+    /// The model's self-evaluation (in the settings' [`SelfEvalScale`]),
+    /// asked only when all public tests pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_eval: Option<f64>,
+    /// Why the self-evaluation was not asked although all public tests
+    /// pass: with `stop_on_pass` this program ends the search and, passing
+    /// every public test, is the final answer whatever its blended value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_eval_skipped: Option<String>,
+    /// Execution trace of the first failing public test (with `trace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
     /// Reward: pass fraction, blended with the self-evaluation when all pass.
     pub value: f64,
     /// Rollout (1-based) that produced it.
@@ -342,39 +426,43 @@ impl MctsState {
         self.decisions[d].expanded = true;
     }
 
-    /// Backpropagates `reward` from decision node `leaf`: the chance node
-    /// just above the leaf gets `reward`, the next `gamma · reward`, and so
-    /// on; every node on the path gains a visit.
+    /// Backpropagates `reward` from decision node `leaf` as the reference
+    /// does (`estimate = reward_of_transition + gamma · estimate`, with no
+    /// intermediate rewards): the chance node just above the leaf gets
+    /// `gamma · reward`, the next `gamma² · reward`, and so on; every node on
+    /// the path gains a visit.
     pub fn backpropagate(&mut self, leaf: usize, reward: f64) {
         let mut value = reward;
         let mut node = leaf;
         self.decisions[node].visits += 1;
         while let Some(c) = self.decisions[node].parent {
+            value *= self.settings.gamma;
             self.chances[c].returns.push(value);
             self.chances[c].visits += 1;
             node = self.chances[c].parent;
             self.decisions[node].visits += 1;
-            value *= self.settings.gamma;
         }
     }
 
     /// Replaces thought `c` by `thought` at the same tree position, resets
-    /// its prior to 1.0 and drops the cached programs of every state at or
-    /// below it (their thoughts changed).
+    /// its prior to 1.0 and drops what was learnt under the old thought: the
+    /// cached programs and feedback of every state at or below it, and the
+    /// returns and visits of `c` and of every thought below it (the
+    /// reference replaces the chance node by a fresh one). Visits of the
+    /// states above are kept, as in the reference.
     pub fn replace_thought(&mut self, c: usize, thought: String) {
         self.chances[c].thought = thought;
         self.chances[c].prior = 1.0;
         self.chances[c].rethinks += 1;
-        let mut stack = vec![self.chances[c].child];
-        while let Some(d) = stack.pop() {
+        let mut chances = vec![c];
+        while let Some(c) = chances.pop() {
+            self.chances[c].returns.clear();
+            self.chances[c].visits = 0;
+            let d = self.chances[c].child;
             self.decisions[d].program = None;
             self.decisions[d].feedback = None;
-            stack.extend(
-                self.decisions[d]
-                    .children
-                    .iter()
-                    .map(|&c| self.chances[c].child),
-            );
+            self.decisions[d].visits = 0;
+            chances.extend(self.decisions[d].children.iter().copied());
         }
         self.rethinks += 1;
     }
@@ -603,6 +691,7 @@ async fn expand(
             "thoughts": s.thoughts(d),
             "width": s.settings.width,
             "feedback": s.decisions[d].feedback,
+            "trace": s.decisions[d].feedback.as_ref().and(latest_trace(s, d)),
         }),
     )?;
     let reply = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
@@ -657,7 +746,12 @@ async fn evaluate(
         s.malformed += 1;
     }
     let code = extract_code(&answer);
-    let tests = run_public_tests(ctx, harness, &code, &s.public_tests).await?;
+    let (tests, report) = run_public_tests_report(ctx, harness, &code, &s.public_tests).await?;
+    let trace = if s.settings.trace && !tests.all_passed() {
+        failing_test_trace(harness, &code, &s.public_tests, &report, ctx).await
+    } else {
+        None
+    };
     let index = s.programs.len();
     let reward = tests.pass_fraction();
     s.programs.push(Program {
@@ -666,23 +760,39 @@ async fn evaluate(
         thoughts,
         tests: tests.clone(),
         self_eval: None,
+        self_eval_skipped: None,
+        trace,
         value: reward,
         rollout: s.rollouts + 1,
         rethought,
     });
     s.decisions[d].program = Some(index);
     s.decisions[d].feedback = (!tests.all_passed()).then(|| tests.feedback.clone());
-    if tests.all_passed() {
+    if tests.all_passed() && s.settings.stop_on_pass {
+        // The first program to pass every public test ends the search
+        // (`stop_on_pass`) and is the final answer, since the final pick
+        // ranks by pass fraction first: its blended value cannot change the
+        // result, so the call is saved and the reason kept in the state.
+        let reason = "stop_on_pass: this program passes every public test, so it ends the \
+                      search and is the final answer whatever its self-evaluation";
+        s.programs[index].self_eval_skipped = Some(reason.to_string());
+        ctx.emit(
+            "self_eval_skipped",
+            serde_json::json!({"program": index + 1, "reason": reason}),
+        );
+    } else if tests.all_passed() {
         let prompt = cfg.templates.render(
             "mcts_self_eval.j2",
             serde_json::json!({"task": s.task, "code": code, "total": tests.total}),
         )?;
         let reply = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
-        let self_eval = parse_self_eval(&reply).unwrap_or_else(|| {
-            // No usable score: neutral.
+        let unit = parse_self_eval(&reply).unwrap_or_else(|| {
+            // No usable score: neutral (0.5 of [0, 1], 0 of [-1, 1]; the
+            // reference falls back to 0.0 of [-1, 1]).
             s.malformed += 1;
             0.5
         });
+        let self_eval = s.settings.self_eval_scale.map(unit);
         let w = s.settings.self_eval_weight;
         let program = &mut s.programs[index];
         program.self_eval = Some(self_eval);
@@ -699,6 +809,7 @@ async fn evaluate(
             "total": program.tests.total,
             "self_eval": program.self_eval,
             "value": program.value,
+            "traced": program.trace.is_some(),
             "rethought": rethought,
             "feedback": program.tests.feedback,
             "answer": program.answer,
@@ -727,6 +838,7 @@ async fn rethink(
             "thoughts": s.thoughts(d),
             "code": extract_code(&program.answer),
             "feedback": program.tests.feedback,
+            "trace": program.trace,
             "mode": s.settings.rethink,
         }),
     )?;
@@ -762,31 +874,88 @@ async fn rethink(
     Ok(true)
 }
 
-/// One rollout: select, expand (at most `max_think` times), evaluate,
-/// rethink on failure, backpropagate.
-async fn rollout(s: &mut MctsState, ctx: &NodeContext, cfg: &RefineConfig) -> Result<(), Stop> {
-    let mut d = 0;
-    let mut thinks = 0;
-    loop {
-        if !s.decisions[d].expanded {
-            if thinks >= s.settings.max_think {
-                break;
-            }
-            expand(s, d, ctx, cfg).await?;
-            thinks += 1;
+/// The execution trace of state `d`'s latest program, if any.
+fn latest_trace(s: &MctsState, d: usize) -> Option<&String> {
+    s.decisions[d]
+        .program
+        .and_then(|p| s.programs[p].trace.as_ref())
+}
+
+/// Traces the first failing public test of `code`; `None` when no test
+/// failed as a test (the program did not load), the suite has no statement
+/// to trace, or the tracer failed (reported as an event: the trace is extra
+/// feedback, never a reason to stop the search).
+async fn failing_test_trace(
+    harness: &Harness,
+    code: &str,
+    suite: &TestSuite,
+    report: &TestReport,
+    ctx: &NodeContext,
+) -> Option<String> {
+    if report.candidate_error.is_some() {
+        return None;
+    }
+    let failing = report
+        .tests
+        .iter()
+        .find(|t| t.status != TestStatus::Passed && !t.source.trim().is_empty())?;
+    let limits = TraceLimits::default();
+    match trace_test(harness, code, suite, &failing.source, &limits).await {
+        Ok(trace) if !trace.steps.is_empty() => Some(trace.render(limits.max_chars)),
+        Ok(_) => None,
+        Err(e) => {
+            ctx.emit("trace_failed", serde_json::json!({"error": e.to_string()}));
+            None
         }
+    }
+}
+
+/// One rollout, as the reference runs it: expand the root the first time;
+/// select down through expanded states to the new leaf; evaluate it up to
+/// `max_think` times, rethinking between failed evaluations; expand it
+/// (unless terminal, or solved with `stop_on_pass`); backpropagate.
+async fn rollout(s: &mut MctsState, ctx: &NodeContext, cfg: &RefineConfig) -> Result<(), Stop> {
+    if !s.decisions[0].expanded {
+        expand(s, 0, ctx, cfg).await?;
+    }
+    let mut d = 0;
+    while s.decisions[d].expanded {
         match s.select_child(d) {
             Some(c) => d = s.chances[c].child,
             None => break,
         }
     }
-    let mut value = evaluate(s, d, false, ctx, cfg).await?;
-    let failed = s.decisions[d]
-        .program
-        .is_some_and(|p| !s.programs[p].tests.all_passed());
-    if failed && s.settings.rethink != RethinkMode::Off && rethink(s, d, ctx, cfg).await? {
-        value = evaluate(s, d, true, ctx, cfg).await?;
-    }
+    let failed = |s: &MctsState, d: usize| {
+        s.decisions[d]
+            .program
+            .is_some_and(|p| !s.programs[p].tests.all_passed())
+    };
+    let value = match s.decisions[d].program {
+        // A terminal state reached again: its value, no model call.
+        Some(p) => s.programs[p].value,
+        None => {
+            let mut value = evaluate(s, d, false, ctx, cfg).await?;
+            let mut evaluations = 1;
+            while evaluations < s.settings.max_think
+                && failed(s, d)
+                && s.settings.rethink != RethinkMode::Off
+                && rethink(s, d, ctx, cfg).await?
+            {
+                value = evaluate(s, d, true, ctx, cfg).await?;
+                evaluations += 1;
+            }
+            let solved = !failed(s, d);
+            if s.depth(d) >= s.settings.max_depth as usize {
+                ctx.emit(
+                    "expand_skipped",
+                    serde_json::json!({"rollout": s.rollouts + 1, "reason": "max_depth: the state is terminal"}),
+                );
+            } else if !(solved && s.settings.stop_on_pass) {
+                expand(s, d, ctx, cfg).await?;
+            }
+            value
+        }
+    };
     s.backpropagate(d, value);
     s.rollouts += 1;
     ctx.emit(
@@ -835,7 +1004,10 @@ pub fn search_finished(s: &MctsState) -> bool {
 /// let out = rethink_mcts_graph(cfg).unwrap()
 ///     .run(MctsState::new("Write add(a, b).", tests, MctsSettings::default()), RunOptions::default()).await.unwrap();
 /// assert!(out.state.solved());
-/// assert!((out.state.best_program().unwrap().value - (0.8 + 0.2 * 0.9)).abs() < 1e-9);
+/// // With stop_on_pass the passing program ends the search: no self-evaluation.
+/// let best = out.state.best_program().unwrap();
+/// assert_eq!((best.value, best.self_eval), (1.0, None));
+/// assert!(best.self_eval_skipped.is_some());
 /// # });
 /// ```
 pub fn rethink_mcts_graph(cfg: RefineConfig) -> Result<Graph<MctsState>, GraphError> {
@@ -958,8 +1130,13 @@ mod tests {
         let leaf = s.chances[2].child;
         assert_eq!(s.thoughts(leaf), vec!["a", "a1"]);
         s.backpropagate(leaf, 0.5);
-        assert_eq!(s.chances[2].returns, vec![0.5]);
-        assert!((s.chances[0].returns[0] - 0.45).abs() < 1e-12);
+        // The reference: estimate = reward(transition) + gamma · estimate,
+        // with no intermediate rewards, so already the first chance node
+        // above the leaf is discounted: a1 = 0.9 · 0.5 = 0.45,
+        // a = 0.9² · 0.5 = 0.405.
+        assert_eq!(s.chances[2].returns.len(), 1);
+        assert!((s.chances[2].returns[0] - 0.45).abs() < 1e-12);
+        assert!((s.chances[0].returns[0] - 0.405).abs() < 1e-12);
         assert!(s.chances[1].returns.is_empty());
         assert_eq!((s.chances[0].visits, s.chances[2].visits), (1, 1));
         assert_eq!(
@@ -972,8 +1149,22 @@ mod tests {
         );
         s.backpropagate(a_state, 1.0);
         assert_eq!(s.chances[0].returns.len(), 2);
-        assert_eq!(s.chances[0].q(), 1.0);
+        // Q(a) = max(0.405, 0.9 · 1.0) = 0.9.
+        assert!((s.chances[0].q() - 0.9).abs() < 1e-12);
         assert_eq!(s.decisions[0].visits, 2);
+        // What the discount changes in selection at the root (N = 2,
+        // c0 = 4, b = 10, n_a = 2, n_b = 0, P = 0.5 each):
+        // C(2) = ln(13/10) + 4 = 4.262364, sqrt(ln 2) = 0.832555;
+        // score(a) = 0.9 + 4.262364 · 0.5 · 0.832555 / 3 = 1.491442;
+        // score(b) = 0 + 4.262364 · 0.5 · 0.832555 / 1 = 1.774326;
+        // so b is explored next. Undiscounted (Q(a) = 1.0) gives 1.591442.
+        let score = |c: usize| {
+            let ch = &s.chances[c];
+            var_p_uct(ch.q(), ch.prior, ch.visits, 2, 4.0, 10.0)
+        };
+        assert!((score(0) - 1.491442).abs() < 1e-6, "{}", score(0));
+        assert!((score(1) - 1.774326).abs() < 1e-6, "{}", score(1));
+        assert_eq!(s.select_child(0), Some(1));
     }
 
     #[test]
@@ -997,6 +1188,52 @@ mod tests {
     }
 
     #[test]
+    fn rethinking_drops_the_stale_returns_of_the_replaced_subtree() {
+        // root ─ a ─ a_state ─ a1 ─ leaf
+        //      └ b ─ b_state
+        let mut s = tree();
+        s.add_children(0, vec![("a".into(), 1.0), ("b".into(), 1.0)]);
+        let (a, b) = (0, 1);
+        let a_state = s.chances[a].child;
+        let b_state = s.chances[b].child;
+        s.add_children(a_state, vec![("a1".into(), 1.0)]);
+        let a1 = 2;
+        let leaf = s.chances[a1].child;
+        // Three rollouts, by hand (gamma = 0.9):
+        // leaf 0.6 → a1 gets 0.54, a gets 0.486;
+        // a_state 0.2 → a gets 0.18;  b_state 1.0 → b gets 0.9.
+        s.backpropagate(leaf, 0.6);
+        s.backpropagate(a_state, 0.2);
+        s.backpropagate(b_state, 1.0);
+        assert_eq!(s.decisions[0].visits, 3);
+        assert_eq!((s.chances[a].visits, s.chances[a1].visits), (2, 1));
+        assert!((s.chances[a].q() - 0.486).abs() < 1e-12);
+        // Rewriting `a` makes every return sampled through it or below it
+        // stale: they were earned by the old thought.
+        s.replace_thought(a, "a'".into());
+        assert!(s.chances[a].returns.is_empty() && s.chances[a1].returns.is_empty());
+        assert_eq!((s.chances[a].visits, s.chances[a1].visits), (0, 0));
+        assert_eq!(
+            (s.decisions[a_state].visits, s.decisions[leaf].visits),
+            (0, 0)
+        );
+        assert_eq!(s.chances[a].q(), 0.0);
+        // The sibling and the root are untouched (the reference keeps the
+        // parent's visit count when it swaps in a fresh chance node).
+        assert_eq!(s.chances[b].returns, vec![0.9]);
+        assert_eq!((s.chances[b].visits, s.decisions[0].visits), (1, 3));
+        // Selection at the root now (N = 3, P(a') = 1.0, P(b) = 0.5):
+        // C(3) = ln(14/10) + 4 = 4.336472, sqrt(ln 3) = 1.048147;
+        // a' = 0 + 4.336472 · 1.0 · 1.048147 / 1 = 4.545261;
+        // b  = 0.9 + 4.336472 · 0.5 · 1.048147 / 2 = 2.036315.
+        assert_eq!(s.select_child(0), Some(a));
+        let ch = &s.chances[a];
+        assert!((var_p_uct(ch.q(), ch.prior, ch.visits, 3, 4.0, 10.0) - 4.545261).abs() < 1e-6);
+        let ch = &s.chances[b];
+        assert!((var_p_uct(ch.q(), ch.prior, ch.visits, 3, 4.0, 10.0) - 2.036315).abs() < 1e-6);
+    }
+
+    #[test]
     fn final_pick_is_by_public_test_value() {
         let mut s = tree();
         let program = |passed, value, rollout| Program {
@@ -1010,6 +1247,8 @@ mod tests {
                 feedback: String::new(),
             },
             self_eval: None,
+            self_eval_skipped: None,
+            trace: None,
             value,
             rollout,
             rethought: false,

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use hone_core::graph::{NodeContext, NodeError};
 use hone_core::ModelError;
-use hone_tools::{Harness, TestSuite};
+use hone_tools::{Harness, TestReport, TestSuite};
 use serde::{Deserialize, Serialize};
 
 use crate::refine::{
@@ -206,6 +206,17 @@ pub(crate) async fn run_public_tests(
     code: &str,
     suite: &TestSuite,
 ) -> Result<TestOutcome, NodeError> {
+    Ok(run_public_tests_report(ctx, harness, code, suite).await?.0)
+}
+
+/// [`run_public_tests`], also returning the harness's full report (which
+/// test failed, for RethinkMCTS's execution trace).
+pub(crate) async fn run_public_tests_report(
+    ctx: &NodeContext,
+    harness: &Harness,
+    code: &str,
+    suite: &TestSuite,
+) -> Result<(TestOutcome, TestReport), NodeError> {
     let started = Instant::now();
     let report = harness
         .run_python(code, suite)
@@ -218,7 +229,7 @@ pub(crate) async fn run_public_tests(
         started.elapsed(),
         &format!("{}/{} passed", outcome.passed, outcome.total),
     );
-    Ok(outcome)
+    Ok((outcome, report))
 }
 
 /// Runs the verifier that fits the task on `attempt` and records its

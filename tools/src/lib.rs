@@ -8,6 +8,10 @@
 //! candidate's own line numbers (`candidate.py`), stdout and duration. This
 //! is the execution feedback critics and RethinkMCTS consume.
 //!
+//! [`trace`] runs one failing test under `sys.settrace` and renders the
+//! lines the candidate executed with its variables' values after each, cut
+//! to a size cap (RethinkMCTS's block-level verbal feedback).
+//!
 //! [`answer`] extracts final answers from solutions and decides whether two
 //! math or multiple-choice answers are equivalent.
 
@@ -16,6 +20,7 @@
 pub mod answer;
 mod harness;
 pub mod math_check;
+pub mod trace;
 
 pub use harness::{
     normalize_output, Harness, HarnessError, IoCase, Score, TestOutcome, TestReport, TestResult,
