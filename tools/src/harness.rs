@@ -6,6 +6,8 @@ use std::time::Duration;
 use hone_sandbox::{Cell, ExecResult, Language, Limits, Program, Sandbox, SandboxError, Status};
 use serde::{Deserialize, Serialize};
 
+use crate::driver::{driver_program, one_line};
+
 /// The Python driver, run in the guest after the candidate.
 const DRIVER: &str = include_str!("harness.py");
 /// File name under which the candidate is compiled (tracebacks use it).
@@ -309,16 +311,6 @@ impl TestReport {
     }
 }
 
-fn one_line(text: &str, max: usize) -> String {
-    let flat = text.trim().replace('\n', "\\n");
-    if flat.chars().count() > max {
-        let cut: String = flat.chars().take(max).collect();
-        format!("{cut}…")
-    } else {
-        flat
-    }
-}
-
 /// Runs candidates against suites.
 ///
 /// Assertion suites run in one sandbox execution: the candidate as
@@ -450,18 +442,7 @@ impl Harness {
                 "max_stdout": self.max_test_stdout,
                 "skip": skip,
             });
-            let spec_text =
-                serde_json::to_string(&spec.to_string()).unwrap_or_else(|_| "\"{}\"".into());
-            let driver = DRIVER.replace(
-                "__HONE_SPEC__",
-                &format!("__import__('json').loads({spec_text})"),
-            );
-            let program = Program::new(
-                Language::Python,
-                Cell::new("<hone-setup>", "__name__ = 'candidate'"),
-            )
-            .with_cell(Cell::new(CANDIDATE_FILE, candidate))
-            .with_cell(Cell::new("<hone-harness>", driver));
+            let program = driver_program(DRIVER, "<hone-harness>", &spec, candidate);
             let exec = self.sandbox.run(program, self.limits.clone()).await?;
             lost_reports |= exec.reports_truncated;
             if stdout.is_empty() {

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod answer;
+mod driver;
 mod harness;
 pub mod math_check;
 pub mod trace;

@@ -16,9 +16,10 @@
 //! and the rendered text ([`TraceLimits::max_chars`], steps dropped from the
 //! middle).
 
-use hone_sandbox::{Cell, Language, Program, SandboxError, Status};
+use hone_sandbox::{SandboxError, Status};
 use serde::{Deserialize, Serialize};
 
+use crate::driver::{driver_program, one_line};
 use crate::harness::{Harness, TestSuite, CANDIDATE_FILE};
 
 /// The Python driver, run in the guest after the candidate.
@@ -220,16 +221,6 @@ fn render_step(step: &TraceStep) -> String {
     line
 }
 
-fn one_line(text: &str, max: usize) -> String {
-    let flat = text.trim().replace('\n', "\\n");
-    if flat.chars().count() > max {
-        let cut: String = flat.chars().take(max).collect();
-        format!("{cut}…")
-    } else {
-        flat
-    }
-}
-
 fn cut(text: String, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text;
@@ -274,19 +265,7 @@ pub async fn trace_test(
         "max_vars": limits.max_vars,
         "hard_cap": limits.hard_cap.max(1),
     });
-    // A JSON string literal is a valid Python string literal.
-    let spec_text = serde_json::to_string(&spec.to_string())
-        .map_err(|e| TraceError::Unsupported(format!("trace spec: {e}")))?;
-    let driver = DRIVER.replace(
-        "__HONE_SPEC__",
-        &format!("__import__('json').loads({spec_text})"),
-    );
-    let program = Program::new(
-        Language::Python,
-        Cell::new("<hone-setup>", "__name__ = 'candidate'"),
-    )
-    .with_cell(Cell::new(CANDIDATE_FILE, candidate))
-    .with_cell(Cell::new("<hone-trace>", driver));
+    let program = driver_program(DRIVER, "<hone-trace>", &spec, candidate);
     let exec = harness
         .sandbox()
         .run(program, harness.limits.clone())
