@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 printf '\n==> cargo test --workspace\n' >&2
 cargo test --workspace
+printf '\n==> cargo test --workspace --examples\n' >&2
+cargo test --workspace --examples

@@ -188,8 +188,8 @@ async fn design_briefs_are_checked_requirement_by_requirement() {
     assert_eq!(v["verified"], true);
     let attempts = v["search"]["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2);
-    assert_eq!(attempts[0]["checklist"]["items"][1]["met"], false);
-    assert_eq!(attempts[1]["checklist"]["items"][1]["met"], true);
+    assert_eq!(attempts[0]["evidence"]["details"]["items"][1]["met"], false);
+    assert_eq!(attempts[1]["evidence"]["details"]["items"][1]["met"], true);
     assert_eq!(
         server.request_count(),
         5,

@@ -25,7 +25,8 @@ use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext};
 use hone_tools::answer::{answers_equal, Equivalence};
 use hone_tools::math_check::MathChecker;
 
-use crate::refine::{complete, prompt_context, Attempt, RefineConfig, RefineState, TaskKind};
+use crate::refine::{complete, Attempt, RefineConfig, RefineState, TaskKind};
+use crate::roles::RefinePrompt;
 use crate::verify::{is_budget_exhausted, verify_attempt};
 
 /// Settings of best-of-n.
@@ -127,7 +128,7 @@ pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize>
     if kind == TaskKind::Math {
         let answers: Vec<&str> = attempts
             .iter()
-            .map(|a| a.final_answer.as_deref().unwrap_or_default())
+            .map(|a| a.final_answer().unwrap_or_default())
             .collect();
         return Some(majority_vote(&answers).map_or(0, |g| g[0]));
     }
@@ -158,7 +159,7 @@ pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize>
 /// let out = best_of_n_graph(cfg, BestOfN { n: 3, temperature: 0.8 }).unwrap()
 ///     .run(RefineState::new("3 + 4?", TaskKind::Math, 1), RunOptions::default()).await.unwrap();
 /// assert_eq!(out.state.attempts.len(), 3);
-/// assert_eq!(out.state.best().unwrap().final_answer.as_deref(), Some("7"));
+/// assert_eq!(out.state.best().unwrap().final_answer(), Some("7"));
 /// # });
 /// ```
 pub fn best_of_n_graph(
@@ -195,7 +196,7 @@ pub fn best_of_n_graph(
                 let cfg = sample_cfg.clone();
                 async move {
                     let index = ctx.branch().unwrap_or(0);
-                    let prompt = cfg.templates.render("refine_actor.j2", prompt_context(&s))?;
+                    let prompt = cfg.templates.render("refine_actor.j2", RefinePrompt::of(&s))?;
                     let answer =
                         match complete(&ctx, &*cfg.actor, prompt, &cfg, index as u32 + 1).await {
                             Ok(answer) => answer,
@@ -232,7 +233,7 @@ pub fn best_of_n_graph(
                         let answers: Vec<&str> = s
                             .attempts
                             .iter()
-                            .map(|a| a.final_answer.as_deref().unwrap_or_default())
+                            .map(|a| a.final_answer().unwrap_or_default())
                             .collect();
                         match majority_vote_checked(&answers, &checker).await {
                             Some(group) => Some(group[0]),
@@ -298,17 +299,15 @@ async fn select_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::refine::TestOutcome;
+    use crate::evidence::Evidence;
 
     fn tested(passed: usize, total: usize) -> Attempt {
-        let mut a = Attempt::new(format!("{passed}/{total}"));
-        a.tests = Some(TestOutcome {
+        Attempt::new(format!("{passed}/{total}")).with_evidence(Evidence::decided(
+            "public_tests",
             passed,
             total,
-            verified: total > 0 && passed == total,
-            feedback: String::new(),
-        });
-        a
+            "",
+        ))
     }
 
     #[test]
@@ -418,11 +417,8 @@ mod tests {
             majority_vote(&["\\frac{1}{4}", "0.25", "x", "25%"]),
             Some(vec![0, 1, 3])
         );
-        let math = |fa: &str| {
-            let mut a = Attempt::new(fa);
-            a.final_answer = Some(fa.to_string());
-            a
-        };
+        let math =
+            |fa: &str| Attempt::new(fa).with_evidence(crate::verifier::FinalAnswer::read(fa));
         let attempts = vec![math(""), math("12"), math("12.0"), math("13")];
         assert_eq!(select_by_verifier(TaskKind::Math, &attempts), Some(1));
         assert_eq!(select_by_verifier(TaskKind::Math, &[math("")]), Some(0));

@@ -17,14 +17,17 @@
 
 use std::sync::Arc;
 
-use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, NodeError, Route};
+use hone_core::graph::{Graph, GraphBuilder, GraphError, NodeContext, NodeError, Route};
 use hone_core::templates::Templates;
 use hone_core::{ChatRequest, LanguageModel, Message};
 pub use hone_tools::TestOutcome;
 use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
 
-use crate::verify::{verify_attempt, Checklist};
+use crate::checklist::Checklist;
+use crate::evidence::Evidence;
+use crate::roles::{Actor, Critic, Verify};
+use crate::verifier::{SharedVerifier, Verifier, FINAL_ANSWER};
 
 /// What kind of answer the task wants; selects template variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -54,7 +57,7 @@ pub enum Verdict {
     Malformed,
 }
 
-/// One answer and its critique.
+/// One answer, the verifier's evidence and its critique.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     /// The answer.
@@ -65,15 +68,9 @@ pub struct Attempt {
     /// The verdict, once the critic ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
-    /// Public-test results, for code with tests.
+    /// What the verifier found, once it ran and had something to check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tests: Option<TestOutcome>,
-    /// The extracted final answer, for math (empty when none was found).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub final_answer: Option<String>,
-    /// Requirement verdicts, for design briefs with requirements.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checklist: Option<Checklist>,
+    pub evidence: Option<Evidence>,
 }
 
 impl Attempt {
@@ -83,44 +80,47 @@ impl Attempt {
             answer: answer.into(),
             critique: None,
             verdict: None,
-            tests: None,
-            final_answer: None,
-            checklist: None,
+            evidence: None,
         }
     }
 
-    /// Whether this attempt is verified: all public tests pass when it was
-    /// tested, every requirement is met when it was checked, else the critic
-    /// accepted it.
+    /// Attaches evidence (what a `verify` step does).
+    pub fn with_evidence(mut self, evidence: Evidence) -> Self {
+        self.evidence = Some(evidence);
+        self
+    }
+
+    /// Whether this attempt is verified: the verifier's verdict when its
+    /// evidence decides (all public tests pass, every requirement is met…),
+    /// else whether the critic accepted it.
     pub fn verified(&self) -> bool {
-        match (&self.tests, &self.checklist) {
-            (Some(t), _) => t.all_passed(),
-            (None, Some(c)) => c.all_met(),
-            (None, None) => self.verdict == Some(Verdict::Correct),
+        match self.evidence.as_ref().and_then(Evidence::verified) {
+            Some(verified) => verified,
+            None => self.verdict == Some(Verdict::Correct),
         }
     }
 
-    /// Whether a verifier (tests or checklist) decided [`Attempt::verified`],
-    /// rather than a critic's opinion.
+    /// Whether a verifier's evidence decided [`Attempt::verified`], rather
+    /// than a critic's opinion.
     pub fn checked(&self) -> bool {
-        self.tests.is_some() || self.checklist.is_some()
+        self.evidence
+            .as_ref()
+            .is_some_and(|e| e.verified().is_some())
     }
 
-    /// The verifier's score in [0, 1]: public-test pass fraction or share of
-    /// requirements met; 0 when nothing was checked.
+    /// The verifier's score in [0, 1] (public-test pass fraction, share of
+    /// requirements met); 0 when nothing was checked.
     pub fn check_fraction(&self) -> f64 {
-        match (&self.tests, &self.checklist) {
-            (Some(t), _) => t.pass_fraction(),
-            (None, Some(c)) => c.met() as f64 / c.items.len().max(1) as f64,
-            (None, None) => 0.0,
-        }
+        self.evidence.as_ref().map_or(0.0, Evidence::fraction)
     }
 
-    /// False when the attempt's code failed before any public test ran (a
-    /// syntax error, a crash at import): among equal pass fractions, code
-    /// that runs ranks higher.
+    /// False when the verifier decided with nothing checked (code that
+    /// failed before any public test ran: a syntax error, a crash at
+    /// import): among equal pass fractions, code that runs ranks higher.
     pub fn tests_ran(&self) -> bool {
-        self.tests.as_ref().is_none_or(|t| t.total > 0)
+        self.evidence
+            .as_ref()
+            .is_none_or(|e| e.verified().is_none() || e.total > 0)
     }
 
     /// The ranking key of [`RefineState::best`]: verified, verifier score,
@@ -133,25 +133,26 @@ impl Attempt {
         )
     }
 
+    /// The final answer [`FinalAnswer`](crate::verifier::FinalAnswer) read
+    /// from a math solution (empty when none was found); `None` when that
+    /// verifier did not run.
+    pub fn final_answer(&self) -> Option<&str> {
+        self.evidence
+            .as_ref()
+            .filter(|e| e.verifier == FINAL_ANSWER)
+            .and_then(|e| e.details.get(FINAL_ANSWER))
+            .and_then(|v| v.as_str())
+    }
+
+    /// The requirement checklist, when a design checklist was graded.
+    pub fn checklist(&self) -> Option<Checklist> {
+        self.evidence.as_ref().and_then(Checklist::from_evidence)
+    }
+
     /// The verifier's evidence as text for critics and refiners (test
     /// failures, unmet requirements, a missing final answer), if any.
-    pub fn evidence(&self) -> Option<String> {
-        if let Some(t) = &self.tests {
-            return Some(t.feedback.clone());
-        }
-        if let Some(c) = &self.checklist {
-            return Some(c.feedback());
-        }
-        match self.final_answer.as_deref() {
-            Some("") => {
-                Some("No final answer was found: end with a line `FINAL ANSWER: <answer>`.".into())
-            }
-            Some(answer) if !has_final_answer_marker(&self.answer) => Some(format!(
-                "No final answer was found (no `FINAL ANSWER:` line or \\boxed{{}}); the last line was read as the answer: {answer}"
-            )),
-            Some(answer) => Some(format!("Extracted final answer: {answer}")),
-            None => None,
-        }
+    pub fn evidence_text(&self) -> Option<String> {
+        self.evidence.as_ref().map(|e| e.feedback.clone())
     }
 }
 
@@ -239,14 +240,6 @@ impl RefineState {
     }
 }
 
-/// Whether a math answer marks its final answer explicitly
-/// (`FINAL ANSWER:`, `\boxed{}` or `####`) rather than leaving it to the
-/// last line.
-fn has_final_answer_marker(answer: &str) -> bool {
-    let upper = answer.to_ascii_uppercase();
-    upper.contains("FINAL ANSWER") || answer.contains("\\boxed") || answer.contains("####")
-}
-
 /// The program in an answer: the last fenced code block, else the whole
 /// answer.
 ///
@@ -321,8 +314,12 @@ pub struct RefineConfig {
     pub temperature: f32,
     /// Token limit per call.
     pub max_tokens: u32,
-    /// Runs public tests of code tasks; required when the state has tests.
+    /// Runs public tests of code tasks; required when the state has tests
+    /// and no [`RefineConfig::verifier`] is set.
     pub harness: Option<Arc<Harness>>,
+    /// The check run on every attempt; `None` picks the task kind's
+    /// built-in one ([`TaskVerifier`](crate::verifier::TaskVerifier)).
+    pub verifier: Option<SharedVerifier>,
 }
 
 impl RefineConfig {
@@ -346,6 +343,7 @@ impl RefineConfig {
             temperature: 0.0,
             max_tokens: 768,
             harness: None,
+            verifier: None,
         }
     }
 
@@ -364,6 +362,13 @@ impl RefineConfig {
     /// Sets the sampling temperature.
     pub fn with_temperature(mut self, temperature: f32) -> Self {
         self.temperature = temperature;
+        self
+    }
+
+    /// Runs `verifier` on every attempt instead of the task kind's built-in
+    /// verifier.
+    pub fn with_verifier(mut self, verifier: impl Verifier) -> Self {
+        self.verifier = Some(SharedVerifier::new(verifier));
         self
     }
 
@@ -407,102 +412,12 @@ pub(crate) async fn complete(
     ask_model(ctx, model, prompt, cfg.temperature, cfg.max_tokens, sample).await
 }
 
-/// What the templates see: the task, its kind, the requirements and
-/// reflections and, once there is one, the latest attempt with its critique
-/// and the verifier's evidence.
-pub(crate) fn prompt_context(s: &RefineState) -> serde_json::Value {
-    let mut context = serde_json::json!({
-        "task": s.task,
-        "kind": s.kind,
-        "requirements": s.requirements,
-        "reflections": s.reflections,
-        "answer": null,
-        "critique": null,
-        "evidence": null,
-    });
-    if let Some(last) = s.attempts.last() {
-        context["answer"] = last.answer.clone().into();
-        context["critique"] = last.critique.clone().unwrap_or_default().into();
-        context["evidence"] = last.evidence().into();
-    }
-    context
-}
-
-/// Asks the actor model for a new attempt with `template` (first answer or
-/// refinement) and appends it.
-pub(crate) async fn propose(
-    s: RefineState,
-    ctx: NodeContext,
-    cfg: RefineConfig,
-    template: &'static str,
-) -> Result<RefineState, NodeError> {
-    let prompt = cfg.templates.render(template, prompt_context(&s))?;
-    propose_from(s, &ctx, &cfg, prompt).await
-}
-
-/// Asks the actor model `prompt` and appends its answer as a new attempt.
-pub(crate) async fn propose_from(
-    mut s: RefineState,
-    ctx: &NodeContext,
-    cfg: &RefineConfig,
-    prompt: String,
-) -> Result<RefineState, NodeError> {
-    let answer = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
-    ctx.emit(
-        "attempt",
-        serde_json::json!({"round": s.attempts.len() + 1, "answer": answer}),
-    );
-    s.attempts.push(Attempt::new(answer));
-    Ok(s)
-}
-
 /// Whether the latest attempt passed a verifier (tests or checklist); a
 /// critic's acceptance does not count here.
 pub(crate) fn verified_by_check(s: &RefineState) -> bool {
     s.attempts
         .last()
         .is_some_and(|a| a.checked() && a.verified())
-}
-
-/// The `verify` node: runs the task's verifier on the latest attempt (see
-/// [`crate::verify`]). Text tasks and code without tests pass through.
-pub(crate) fn verify_node(cfg: RefineConfig) -> impl hone_core::graph::Node<RefineState> + 'static {
-    node_fn(move |mut s: RefineState, ctx: NodeContext| {
-        let cfg = cfg.clone();
-        async move {
-            let round = s.attempts.len();
-            let Some(mut last) = s.attempts.pop() else {
-                return Err(NodeError::failed("verify ran before any attempt"));
-            };
-            let result = verify_attempt(&mut last, &s, round, &ctx, &cfg).await;
-            s.attempts.push(last);
-            result.map(|()| s)
-        }
-    })
-}
-
-/// The `critic` node: critiques the latest attempt, with the verifier's
-/// evidence, and records the critique and its verdict there.
-pub(crate) fn critic_node(cfg: RefineConfig) -> impl hone_core::graph::Node<RefineState> + 'static {
-    node_fn(move |mut s: RefineState, ctx: NodeContext| {
-        let cfg = cfg.clone();
-        async move {
-            let prompt = cfg
-                .templates
-                .render("refine_critic.j2", prompt_context(&s))?;
-            let critique = complete(&ctx, &*cfg.critic, prompt, &cfg, 0).await?;
-            let verdict = parse_verdict(&critique);
-            ctx.emit(
-                "critique",
-                serde_json::json!({"round": s.attempts.len(), "verdict": verdict, "critique": critique}),
-            );
-            if let Some(last) = s.attempts.last_mut() {
-                last.critique = Some(critique);
-                last.verdict = Some(verdict);
-            }
-            Ok(s)
-        }
-    })
 }
 
 /// Builds the single-shot graph: `actor` → `verify`, one answer.
@@ -516,20 +431,14 @@ pub(crate) fn critic_node(cfg: RefineConfig) -> impl hone_core::graph::Node<Refi
 /// let cfg = RefineConfig::new(model, Arc::new(Templates::embedded())).with_max_tokens(256);
 /// let out = single_shot_graph(cfg).unwrap()
 ///     .run(RefineState::new("What is 2 + 2?", TaskKind::Math, 1), RunOptions::default()).await.unwrap();
-/// assert_eq!(out.state.attempts[0].final_answer.as_deref(), Some("4"));
+/// assert_eq!(out.state.attempts[0].final_answer(), Some("4"));
 /// # });
 /// ```
 pub fn single_shot_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphError> {
-    let actor_cfg = cfg.clone();
     GraphBuilder::new("single-shot")
-        .node(
-            "actor",
-            node_fn(move |s: RefineState, ctx: NodeContext| {
-                propose(s, ctx, actor_cfg.clone(), "refine_actor.j2")
-            }),
-        )
+        .node("actor", Actor::first(cfg.clone()))
         .edge("actor", "verify")
-        .node("verify", verify_node(cfg))
+        .node("verify", Verify::new(cfg))
         .entry("actor")
         .build()
 }
@@ -557,16 +466,10 @@ pub fn single_shot_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
 /// # });
 /// ```
 pub fn self_refine_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphError> {
-    let (c1, c2, c3, c4) = (cfg.clone(), cfg.clone(), cfg.clone(), cfg);
     GraphBuilder::new("self-refine")
-        .node(
-            "actor",
-            node_fn(move |s: RefineState, ctx: NodeContext| {
-                propose(s, ctx, c1.clone(), "refine_actor.j2")
-            }),
-        )
+        .node("actor", Actor::first(cfg.clone()))
         .edge("actor", "verify")
-        .node("verify", verify_node(c4))
+        .node("verify", Verify::new(cfg.clone()))
         .router("verify", &["critic"], |s: &RefineState| {
             if verified_by_check(s) {
                 Route::End
@@ -574,7 +477,7 @@ pub fn self_refine_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
                 Route::to("critic")
             }
         })
-        .node("critic", critic_node(c2))
+        .node("critic", Critic::new(cfg.clone()))
         .router("critic", &["refiner"], |s: &RefineState| {
             if s.verified() || s.attempts.len() as u32 >= s.max_rounds {
                 Route::End
@@ -582,12 +485,7 @@ pub fn self_refine_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
                 Route::to("refiner")
             }
         })
-        .node(
-            "refiner",
-            node_fn(move |s: RefineState, ctx: NodeContext| {
-                propose(s, ctx, c3.clone(), "refine_refiner.j2")
-            }),
-        )
+        .node("refiner", Actor::refiner(cfg))
         .edge("refiner", "verify")
         .entry("actor")
         .build()
@@ -613,14 +511,12 @@ mod tests {
     #[test]
     fn best_prefers_verified_then_pass_fraction_then_latest() {
         let tested = |passed, total| {
-            let mut a = Attempt::new(format!("{passed}/{total}"));
-            a.tests = Some(TestOutcome {
+            Attempt::new(format!("{passed}/{total}")).with_evidence(Evidence::decided(
+                "public_tests",
                 passed,
                 total,
-                verified: total > 0 && passed == total,
-                feedback: String::new(),
-            });
-            a
+                "",
+            ))
         };
         let mut s = RefineState::new("t", TaskKind::Code, 5);
         s.attempts = vec![
@@ -666,11 +562,8 @@ mod tests {
                 .await
                 .unwrap();
             let attempts = &out.state.attempts;
-            assert_eq!(
-                attempts[0].final_answer.as_deref(),
-                Some("It is about four.")
-            );
-            assert_eq!(attempts[1].final_answer.as_deref(), Some("4"));
+            assert_eq!(attempts[0].final_answer(), Some("It is about four."));
+            assert_eq!(attempts[1].final_answer(), Some("4"));
             let critic_prompts: Vec<String> = model
                 .requests()
                 .iter()

@@ -14,22 +14,13 @@
 //! trials were made. Only the newest `memory` reflections are shown to the
 //! model (the paper keeps 1–3); the state keeps all of them.
 
-use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, Route};
+use hone_core::graph::{Graph, GraphBuilder, GraphError, Route};
 
-use crate::refine::{
-    complete, critic_node, prompt_context, propose_from, verified_by_check, verify_node,
-    RefineConfig, RefineState,
-};
+use crate::refine::{verified_by_check, RefineConfig, RefineState};
+use crate::roles::{Actor, Critic, Reflect, Verify};
 
 /// Reflections shown to the model by default.
 pub const DEFAULT_MEMORY: usize = 3;
-
-fn context_with_memory(s: &RefineState, memory: usize) -> serde_json::Value {
-    let mut context = prompt_context(s);
-    let skip = s.reflections.len().saturating_sub(memory);
-    context["reflections"] = s.reflections[skip..].to_vec().into();
-    context
-}
 
 fn after_trial(s: &RefineState) -> Route {
     if s.verified() || s.attempts.len() as u32 >= s.max_rounds {
@@ -62,30 +53,10 @@ fn after_trial(s: &RefineState) -> Route {
 /// # });
 /// ```
 pub fn reflexion_graph(cfg: RefineConfig, memory: usize) -> Result<Graph<RefineState>, GraphError> {
-    let memory = memory.max(1);
-    let (actor_cfg, critic_cfg, reflect_cfg) = (cfg.clone(), cfg.clone(), cfg.clone());
     GraphBuilder::new("reflexion")
-        .node(
-            "actor",
-            node_fn(move |s: RefineState, ctx: NodeContext| {
-                let cfg = actor_cfg.clone();
-                async move {
-                    // The first trial is a plain attempt, exactly the
-                    // single-shot prompt; later ones carry the memory.
-                    let template = if s.attempts.is_empty() {
-                        "refine_actor.j2"
-                    } else {
-                        "reflexion_actor.j2"
-                    };
-                    let prompt = cfg
-                        .templates
-                        .render(template, context_with_memory(&s, memory))?;
-                    propose_from(s, &ctx, &cfg, prompt).await
-                }
-            }),
-        )
+        .node("actor", Actor::reflexion(cfg.clone(), memory))
         .edge("actor", "verify")
-        .node("verify", verify_node(cfg))
+        .node("verify", Verify::new(cfg.clone()))
         .router("verify", &["critic", "reflect"], |s: &RefineState| {
             let checked = s.attempts.last().is_some_and(|a| a.checked());
             if verified_by_check(s) {
@@ -96,32 +67,9 @@ pub fn reflexion_graph(cfg: RefineConfig, memory: usize) -> Result<Graph<RefineS
                 Route::to("critic")
             }
         })
-        .node("critic", critic_node(critic_cfg))
+        .node("critic", Critic::new(cfg.clone()))
         .router("critic", &["reflect"], after_trial)
-        .node(
-            "reflect",
-            node_fn(move |mut s: RefineState, ctx: NodeContext| {
-                let cfg = reflect_cfg.clone();
-                async move {
-                    let prompt = cfg
-                        .templates
-                        .render("reflexion_reflect.j2", context_with_memory(&s, memory))?;
-                    let reflection = complete(&ctx, &*cfg.actor, prompt, &cfg, 0).await?;
-                    let reflection = if reflection.trim().is_empty() {
-                        // An empty reflection still marks the trial as failed.
-                        "The previous attempt failed; try a different approach.".to_string()
-                    } else {
-                        reflection
-                    };
-                    ctx.emit(
-                        "reflection",
-                        serde_json::json!({"trial": s.attempts.len(), "reflection": reflection}),
-                    );
-                    s.reflections.push(reflection);
-                    Ok(s)
-                }
-            }),
-        )
+        .node("reflect", Reflect::new(cfg, memory))
         .edge("reflect", "actor")
         .entry("actor")
         .build()

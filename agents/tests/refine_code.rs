@@ -53,9 +53,12 @@ async fn failing_tests_drive_the_refinement_and_passing_tests_end_it() {
     assert!(out.state.verified());
     let attempts = &out.state.attempts;
     assert_eq!(attempts.len(), 2);
-    let first = attempts[0].tests.as_ref().expect("first attempt tested");
+    let first = attempts[0].evidence.as_ref().expect("first attempt tested");
     assert_eq!((first.passed, first.total), (1, 2));
-    let second = attempts[1].tests.as_ref().expect("second attempt tested");
+    let second = attempts[1]
+        .evidence
+        .as_ref()
+        .expect("second attempt tested");
     assert_eq!((second.passed, second.total), (2, 2));
     assert_eq!(out.state.best().unwrap().answer, FIXED);
     // actor, critic, refiner: once the tests pass no critic is asked.

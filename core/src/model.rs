@@ -337,9 +337,6 @@ pub enum ModelError {
     /// The backend does not support what the request asks for.
     #[error("unsupported by this backend: {0}")]
     Unsupported(String),
-    /// A scripted test double has no answer for the request.
-    #[error("scripted model: {0}")]
-    Script(String),
     /// The backend failed internally.
     #[error("backend failure: {0}")]
     Backend(String),

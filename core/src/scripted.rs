@@ -172,8 +172,8 @@ impl LanguageModel for ScriptedModel {
             .last()
             .map(|m| m.content.chars().take(80).collect::<String>())
             .unwrap_or_default();
-        Err(ModelError::Script(format!(
-            "no scripted response left and no rule matches the request ending with {last:?}"
+        Err(ModelError::Backend(format!(
+            "scripted model: no response left and no rule matches the request ending with {last:?}"
         )))
     }
 }

@@ -264,7 +264,7 @@ impl Sandbox {
     /// Scores a Python program the way the official HumanEval harness does,
     /// with the verdict decided here, by the host: a fresh interpreter runs
     /// `program` as one module and then, when `entry_point` is given,
-    /// `check(entry_point)`; the result's status is [`Status::Ok`] only when
+    /// `check(entry_point)`; the result's status is [`Status::Ok`](crate::Status::Ok) only when
     /// that ran to completion without an exception within `limits`.
     ///
     /// Nothing the program prints, or calls, can turn a failure into a

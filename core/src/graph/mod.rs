@@ -81,6 +81,16 @@ pub enum NodeError {
     /// A budget limit was reached inside the node.
     #[error(transparent)]
     Budget(#[from] Exhausted),
+    /// A failure outside hone's own types (a sandbox, a user verifier or
+    /// tool), with what was being done and its cause.
+    #[error("{context}: {source}")]
+    Caused {
+        /// What the node was doing, e.g. "running the public tests".
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// Anything else.
     #[error("{0}")]
     Failed(String),
@@ -90,6 +100,26 @@ impl NodeError {
     /// A failure with a message.
     pub fn failed(message: impl Into<String>) -> Self {
         NodeError::Failed(message.into())
+    }
+
+    /// A failure while `context`, keeping `source` as its cause.
+    ///
+    /// ```
+    /// use std::error::Error;
+    /// use hone_core::graph::NodeError;
+    /// let io = std::io::Error::other("disk full");
+    /// let e = NodeError::caused("writing the report", io);
+    /// assert_eq!(e.to_string(), "writing the report: disk full");
+    /// assert!(e.source().is_some());
+    /// ```
+    pub fn caused(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        NodeError::Caused {
+            context: context.into(),
+            source: Box::new(source),
+        }
     }
 
     fn exhausted(&self) -> Option<Exhausted> {

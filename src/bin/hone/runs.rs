@@ -138,25 +138,29 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a `verify` step found for an attempt: public tests, requirement
-/// checklist or final answer.
+/// What a `verify` step found for an attempt: its verifier's evidence.
 fn verify_detail(attempt: &serde_json::Value) -> String {
-    let present = |key: &str| attempt.get(key).filter(|v| !v.is_null());
-    if let Some(t) = present("tests") {
-        return format!("public tests {}/{} passed", t["passed"], t["total"]);
-    }
-    if let Some(c) = present("checklist") {
-        let items = c["items"].as_array().cloned().unwrap_or_default();
-        let met = items.iter().filter(|i| i["met"] == true).count();
-        return format!("requirements {met}/{} met", items.len());
-    }
-    if let Some(f) = present("final_answer") {
-        return format!(
+    let Some(e) = attempt.get("evidence").filter(|v| !v.is_null()) else {
+        return "nothing to check".to_string();
+    };
+    match e["verifier"].as_str().unwrap_or_default() {
+        "public_tests" => format!("public tests {}/{} passed", e["passed"], e["total"]),
+        "checklist" => format!("requirements {}/{} met", e["passed"], e["total"]),
+        "final_answer" => format!(
             "final answer: {}",
-            short(f.as_str().unwrap_or_default(), 60)
-        );
+            short(
+                e["details"]["final_answer"].as_str().unwrap_or_default(),
+                60
+            )
+        ),
+        name if e["verdict"].is_null() => {
+            format!(
+                "{name}: {}",
+                short(e["feedback"].as_str().unwrap_or_default(), 60)
+            )
+        }
+        name => format!("{name}: {}/{} passed", e["passed"], e["total"]),
     }
-    "nothing to check".to_string()
 }
 
 pub fn list(global: &Global, config: &ConfigFile) -> Result<ExitCode> {

@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use hone_agents::best_of_n::{best_of_n_graph, BestOfN};
+use hone_agents::checklist::parse_requirements;
 use hone_agents::mcts::{rethink_mcts_graph, MctsSettings, MctsState, RethinkMode, SelfEvalScale};
 use hone_agents::refine::{
     extract_code, self_refine_graph, single_shot_graph, RefineConfig, RefineState, TaskKind,
     Verdict,
 };
 use hone_agents::reflexion::reflexion_graph;
-use hone_agents::verify::parse_requirements;
 use hone_core::config::ConfigFile;
 use hone_core::graph::{
     new_run_id, read_run_log, Graph, RunEvent, RunOptions, RunOutcome, StopReason,
@@ -224,37 +224,12 @@ fn spawn_printer(quiet: bool) -> (hone_core::graph::EventSender, tokio::task::Jo
                         data["round"],
                         indent(data["answer"].as_str().unwrap_or_default())
                     ),
-                    "tests" => eprintln!(
-                        "    public tests of attempt {}: {}/{} passed{}",
-                        data["round"],
-                        data["passed"],
-                        data["total"],
-                        if data["passed"] == data["total"] && data["total"] != 0 {
-                            String::new()
-                        } else {
-                            format!(
-                                "\n{}",
-                                indent(data["feedback"].as_str().unwrap_or_default())
-                            )
-                        }
-                    ),
+                    "evidence" => eprintln!("{}", evidence_line(&data)),
                     "critique" => eprintln!(
                         "    critique of attempt {} (verdict {}):\n{}",
                         data["round"],
                         data["verdict"],
                         indent(data["critique"].as_str().unwrap_or_default())
-                    ),
-                    "final_answer" => eprintln!(
-                        "    final answer of attempt {}: {}",
-                        data["round"],
-                        data["final_answer"].as_str().unwrap_or("(none found)")
-                    ),
-                    "checklist" => eprintln!(
-                        "    requirements of attempt {}: {}/{} met\n{}",
-                        data["round"],
-                        data["met"],
-                        data["total"],
-                        indent(data["feedback"].as_str().unwrap_or_default())
                     ),
                     "reflection" => eprintln!(
                         "    reflection after trial {}:\n{}",
@@ -374,18 +349,67 @@ struct View {
     detail: serde_json::Value,
 }
 
+/// One progress line (and the feedback, when it matters) for an
+/// `evidence` event.
+fn evidence_line(data: &serde_json::Value) -> String {
+    let round = &data["round"];
+    let feedback = indent(data["feedback"].as_str().unwrap_or_default());
+    let verdict = data["verdict"].as_bool();
+    match data["verifier"].as_str().unwrap_or_default() {
+        "public_tests" => format!(
+            "    public tests of attempt {round}: {}/{} passed{}",
+            data["passed"],
+            data["total"],
+            if verdict == Some(true) {
+                String::new()
+            } else {
+                format!("\n{feedback}")
+            }
+        ),
+        "final_answer" => format!(
+            "    final answer of attempt {round}: {}",
+            data["details"]["final_answer"]
+                .as_str()
+                .filter(|a| !a.is_empty())
+                .unwrap_or("(none found)")
+        ),
+        "checklist" => format!(
+            "    requirements of attempt {round}: {}/{} met\n{feedback}",
+            data["passed"], data["total"]
+        ),
+        name => match verdict {
+            Some(v) => format!(
+                "    {name} on attempt {round}: {}/{} passed{}\n{feedback}",
+                data["passed"],
+                data["total"],
+                if v { ", verified" } else { "" }
+            ),
+            None => format!("    {name} on attempt {round}:\n{feedback}"),
+        },
+    }
+}
+
 fn judged(best: &hone_agents::refine::Attempt) -> String {
-    if let Some(t) = &best.tests {
-        return if t.all_passed() {
-            format!("passes all {} public tests", t.total)
-        } else {
-            format!("passes {}/{} public tests", t.passed, t.total)
+    if let Some(e) = best.evidence.as_ref().filter(|e| e.verdict.is_some()) {
+        return match e.verifier.as_str() {
+            "public_tests" if e.verdict == Some(true) => {
+                format!("passes all {} public tests", e.total)
+            }
+            "public_tests" => format!("passes {}/{} public tests", e.passed, e.total),
+            "checklist" => format!("meets {}/{} requirements", e.passed, e.total),
+            name => format!(
+                "{name}: {}/{} checks passed{}",
+                e.passed,
+                e.total,
+                if e.verdict == Some(true) {
+                    ", verified"
+                } else {
+                    ""
+                }
+            ),
         };
     }
-    if let Some(c) = &best.checklist {
-        return format!("meets {}/{} requirements", c.met(), c.items.len());
-    }
-    let final_answer = match best.final_answer.as_deref() {
+    let final_answer = match best.final_answer() {
         Some("") => "no final answer found; ",
         _ => "",
     };
@@ -746,7 +770,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
         entry_point: args.entry_point.clone(),
         reference: args.reference.clone(),
         templates: global.templates.as_deref().map(absolute).transpose()?,
-        cache: crate::models::cache_setting(global, config)
+        cache: crate::models::cache_setting(global, config)?
             .as_deref()
             .map(absolute)
             .transpose()?,
@@ -892,7 +916,7 @@ fn resume_settings(
     recorded: Option<RunSettings>,
 ) -> Result<RunSettings> {
     let templates = global.templates.as_deref().map(absolute).transpose()?;
-    let cache = crate::models::cache_setting(global, config)
+    let cache = crate::models::cache_setting(global, config)?
         .as_deref()
         .map(absolute)
         .transpose()?;

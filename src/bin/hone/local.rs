@@ -1,49 +1,12 @@
 //! The embedded local model: loading, `hone model`, `hone serve`.
 
-use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use hone_core::config::{resolve_local_model, ConfigFile, ModelChoice, ModelOverrides};
-use hone_core::LanguageModel;
 use hone_local::provision;
-use hone_local::{LocalModel, LocalOptions};
 
 use crate::cli::{Global, ModelCommand, ServeArgs};
-
-/// Loads a GGUF file, or a known model from the cache by name (default: the
-/// default model).
-pub fn load(
-    path: Option<&Path>,
-    name: Option<&str>,
-    threads: Option<usize>,
-) -> Result<Arc<dyn LanguageModel>> {
-    let file = match path {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let spec = provision::resolve(name)?;
-            let cache = hone_local::default_cache_dir();
-            provision::locate(spec, &cache).with_context(|| {
-                format!(
-                    "the local model {} is not downloaded: run `hone model fetch {}` \
-                     (or pass --base-url/--model to use an endpoint)",
-                    spec.name, spec.name
-                )
-            })?
-        }
-    };
-    eprintln!("loading local model {}", file.display());
-    // Loading maps and checks a file of hundreds of megabytes: keep it off
-    // the async workers' hot path.
-    let options = LocalOptions {
-        threads: threads.unwrap_or(0),
-        ..LocalOptions::default()
-    };
-    let model = tokio::task::block_in_place(|| LocalModel::load(&file, options))
-        .with_context(|| format!("loading {}", file.display()))?;
-    Ok(Arc::new(model))
-}
 
 pub fn model_command(cmd: ModelCommand) -> Result<ExitCode> {
     let cache = hone_local::default_cache_dir();
@@ -108,7 +71,8 @@ pub async fn serve(global: &Global, config: &ConfigFile, args: &ServeArgs) -> Re
     };
     // No response cache here: a server must sample afresh for repeated
     // requests at non-zero temperature.
-    let model = load(path.as_deref(), model.as_deref(), global.threads)?;
+    eprintln!("loading local model: {choice}");
+    let model = hone::model::load_local(path.as_deref(), model.as_deref(), global.threads)?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("listening on {}", args.addr))?;

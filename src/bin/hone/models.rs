@@ -6,16 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use hone_core::cache::{CacheStore, CachedModel};
-use hone_core::config::{cache_dir, resolve_model, ConfigFile, ModelChoice, ModelOverrides};
-use hone_core::openai::{OpenAiConfig, OpenAiModel, RetryPolicy};
+use hone::model::{CacheSetting, ModelOverrides, ModelSettings};
+use hone_core::config::{ConfigFile, ModelChoice};
 use hone_core::templates::Templates;
 use hone_core::{ChatRequest, LanguageModel, Message};
 
 use crate::cli::{Global, ModelsArgs};
 
-/// Resolves which backend to use.
-pub fn choose(global: &Global, config: &ConfigFile) -> Result<ModelChoice> {
+/// The library's model settings that the flags and config select.
+pub fn settings(global: &Global, config: &ConfigFile) -> Result<ModelSettings> {
     let timeout = match global.timeout {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => bail!("--timeout must be a positive number of seconds, got {s}"),
@@ -28,27 +27,30 @@ pub fn choose(global: &Global, config: &ConfigFile) -> Result<ModelChoice> {
         model_path: global.model_path.clone(),
         timeout,
     };
-    Ok(resolve_model(
-        &overrides,
-        |k| std::env::var(k).ok(),
-        config,
-    )?)
+    let cache = if global.no_cache || config.cache.enabled == Some(false) {
+        CacheSetting::Off
+    } else if let Some(dir) = &global.cache_dir {
+        CacheSetting::Dir(dir.clone())
+    } else {
+        CacheSetting::Default
+    };
+    Ok(ModelSettings {
+        overrides,
+        config: Some(config.clone()),
+        cache,
+        threads: global.threads,
+    })
+}
+
+/// Resolves which backend to use.
+pub fn choose(global: &Global, config: &ConfigFile) -> Result<ModelChoice> {
+    Ok(settings(global, config)?.choose()?)
 }
 
 /// The response cache directory that flags and config select, or `None`
 /// when the cache is off.
-pub fn cache_setting(global: &Global, config: &ConfigFile) -> Option<PathBuf> {
-    let cache_enabled = !global.no_cache && config.cache.enabled.unwrap_or(true);
-    if !cache_enabled {
-        return None;
-    }
-    Some(
-        global
-            .cache_dir
-            .clone()
-            .or_else(|| config.cache.dir.clone())
-            .unwrap_or_else(|| cache_dir().join("responses")),
-    )
+pub fn cache_setting(global: &Global, config: &ConfigFile) -> Result<Option<PathBuf>> {
+    Ok(settings(global, config)?.cache_dir()?)
 }
 
 /// The model to use, wrapped in the response cache unless disabled.
@@ -56,7 +58,7 @@ pub fn build(
     global: &Global,
     config: &ConfigFile,
 ) -> Result<(Arc<dyn LanguageModel>, ModelChoice)> {
-    build_with_cache(global, config, cache_setting(global, config).as_deref())
+    build_with_cache(global, config, cache_setting(global, config)?.as_deref())
 }
 
 /// The model to use, wrapped in the response cache at `cache` (none: no cache).
@@ -65,59 +67,19 @@ pub fn build_with_cache(
     config: &ConfigFile,
     cache: Option<&Path>,
 ) -> Result<(Arc<dyn LanguageModel>, ModelChoice)> {
-    let (model, choice) = build_uncached(global, config)?;
-    let Some(dir) = cache else {
-        return Ok((model, choice));
-    };
-    let store = CacheStore::open(dir)
-        .with_context(|| format!("opening the response cache at {}", dir.display()))?;
-    Ok((Arc::new(CachedModel::new(model, store)), choice))
-}
-
-/// The model to use, without the response cache.
-pub fn build_uncached(
-    global: &Global,
-    config: &ConfigFile,
-) -> Result<(Arc<dyn LanguageModel>, ModelChoice)> {
-    let choice = choose(global, config)?;
-    let model: Arc<dyn LanguageModel> = match &choice {
-        ModelChoice::Endpoint {
-            base_url,
-            model,
-            api_key,
-            timeout,
-            max_retries,
-            concurrency,
-            stream,
-            ..
-        } => {
-            if model.is_empty() {
-                bail!("no model name for {base_url}: pass --model NAME or set HONE_MODEL");
-            }
-            let mut cfg = OpenAiConfig::new(base_url.clone(), model.clone())
-                .with_timeout(*timeout)
-                .with_retry(RetryPolicy {
-                    max_retries: *max_retries,
-                    ..RetryPolicy::default()
-                })
-                .with_max_concurrency(*concurrency);
-            cfg.stream = *stream;
-            if let Some(key) = api_key {
-                cfg = cfg.with_api_key(key.clone());
-            }
-            Arc::new(OpenAiModel::new(cfg)?)
-        }
-        #[cfg(feature = "local")]
-        ModelChoice::Local { path, model } => {
-            crate::local::load(path.as_deref(), model.as_deref(), global.threads)?
-        }
-        #[cfg(not(feature = "local"))]
-        ModelChoice::Local { .. } => bail!(
-            "no model endpoint is configured and this build has no local model backend: \
-             pass --base-url URL --model NAME, or set OPENAI_BASE_URL and HONE_MODEL"
-        ),
-    };
-    Ok((model, choice))
+    let settings = settings(global, config)?;
+    let choice = settings.choose()?;
+    if matches!(choice, ModelChoice::Local { .. }) {
+        // Loading takes seconds: say what is happening.
+        eprintln!("loading local model: {choice}");
+    }
+    let mut model = settings.build_uncached()?;
+    if let Some(dir) = cache {
+        model = model
+            .with_cache_dir(dir)
+            .with_context(|| format!("opening the response cache at {}", dir.display()))?;
+    }
+    Ok((model.as_arc(), choice))
 }
 
 /// The prompt templates, with `--templates DIR` applied.

@@ -1,0 +1,275 @@
+//! The roles of the linear strategies as graph [`Node`]s over
+//! [`RefineState`]: [`Actor`] (first answers and refinements), [`Verify`],
+//! [`Critic`] and [`Reflect`]. hone's own graphs are built from them, and so
+//! can yours, next to nodes of your own:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use hone_agents::prelude::*;
+//! use hone_agents::roles::{Actor, Critic};
+//! use hone_core::graph::{node_fn, GraphBuilder};
+//! use hone_core::{templates::Templates, ScriptedModel};
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let model = Arc::new(ScriptedModel::in_order(["draft", "Too short.\nVERDICT: INCORRECT"]));
+//! let cfg = RefineConfig::new(model, Arc::new(Templates::embedded()));
+//! let graph = GraphBuilder::new("draft-and-review")
+//!     .node("actor", Actor::first(cfg.clone()))
+//!     .edge("actor", "shout")
+//!     .node("shout", node_fn(|mut s: RefineState, _ctx| async move {
+//!         if let Some(last) = s.attempts.last_mut() {
+//!             last.answer = last.answer.to_uppercase();
+//!         }
+//!         Ok(s)
+//!     }))
+//!     .edge("shout", "critic")
+//!     .node("critic", Critic::new(cfg))
+//!     .entry("actor")
+//!     .build()
+//!     .unwrap();
+//! let out = graph.run(RefineState::new("Write a slogan", TaskKind::Text, 1), RunOptions::default()).await.unwrap();
+//! assert_eq!(out.state.attempts[0].answer, "DRAFT");
+//! assert_eq!(out.state.attempts[0].verdict, Some(Verdict::Incorrect));
+//! # });
+//! ```
+//!
+//! Every template of these roles gets a [`RefinePrompt`]: a typed struct,
+//! so a variable a template needs cannot be forgotten.
+
+use async_trait::async_trait;
+use hone_core::graph::{Node, NodeContext, NodeError};
+use serde::Serialize;
+
+use crate::refine::{complete, parse_verdict, Attempt, RefineConfig, RefineState, TaskKind};
+use crate::verify::verify_attempt;
+
+/// What the actor, refiner, critic and reflection templates see.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefinePrompt<'a> {
+    /// The task.
+    pub task: &'a str,
+    /// Its kind (templates vary their instructions by it).
+    pub kind: TaskKind,
+    /// A design brief's requirements.
+    pub requirements: &'a [String],
+    /// Reflexion's lessons shown to the model (the newest ones).
+    pub reflections: &'a [String],
+    /// The latest answer, once there is one.
+    pub answer: Option<&'a str>,
+    /// Its critique (empty before the critic ran).
+    pub critique: Option<&'a str>,
+    /// The verifier's evidence on it, as text.
+    pub evidence: Option<&'a str>,
+}
+
+impl<'a> RefinePrompt<'a> {
+    /// The prompt variables of `state`: the task and, once there is one,
+    /// the latest attempt with its critique and evidence.
+    pub fn of(state: &'a RefineState) -> Self {
+        let last = state.attempts.last();
+        RefinePrompt {
+            task: &state.task,
+            kind: state.kind,
+            requirements: &state.requirements,
+            reflections: &state.reflections,
+            answer: last.map(|a| a.answer.as_str()),
+            critique: last.map(|a| a.critique.as_deref().unwrap_or_default()),
+            evidence: last.and_then(|a| a.evidence.as_ref().map(|e| e.feedback.as_str())),
+        }
+    }
+
+    /// Shows only the newest `memory` reflections.
+    pub fn with_memory(mut self, memory: usize) -> Self {
+        let skip = self.reflections.len().saturating_sub(memory);
+        self.reflections = &self.reflections[skip..];
+        self
+    }
+}
+
+/// Asks the actor model `prompt` and appends its answer as a new attempt.
+pub(crate) async fn propose_from(
+    mut s: RefineState,
+    ctx: &NodeContext,
+    cfg: &RefineConfig,
+    prompt: String,
+) -> Result<RefineState, NodeError> {
+    let answer = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
+    ctx.emit(
+        "attempt",
+        serde_json::json!({"round": s.attempts.len() + 1, "answer": answer}),
+    );
+    s.attempts.push(Attempt::new(answer));
+    Ok(s)
+}
+
+/// Which prompt an [`Actor`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ActorPrompt {
+    /// `refine_actor.j2`: a first answer.
+    First,
+    /// `refine_refiner.j2`: fix the latest answer from its critique.
+    Refine,
+    /// Reflexion: a first answer, then `reflexion_actor.j2` with the newest
+    /// `memory` lessons.
+    Reflexion { memory: usize },
+}
+
+/// Writes an answer and appends it as a new attempt.
+#[derive(Clone)]
+pub struct Actor {
+    cfg: RefineConfig,
+    prompt: ActorPrompt,
+}
+
+impl Actor {
+    /// A first answer to the task (`refine_actor.j2`).
+    pub fn first(cfg: RefineConfig) -> Self {
+        Actor {
+            cfg,
+            prompt: ActorPrompt::First,
+        }
+    }
+
+    /// The refiner: a new answer from the latest one, its critique and
+    /// evidence (`refine_refiner.j2`).
+    pub fn refiner(cfg: RefineConfig) -> Self {
+        Actor {
+            cfg,
+            prompt: ActorPrompt::Refine,
+        }
+    }
+
+    /// Reflexion's actor: the first trial is a plain first answer, later
+    /// ones see the newest `memory` reflections (`reflexion_actor.j2`).
+    pub fn reflexion(cfg: RefineConfig, memory: usize) -> Self {
+        Actor {
+            cfg,
+            prompt: ActorPrompt::Reflexion {
+                memory: memory.max(1),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl Node<RefineState> for Actor {
+    async fn run(&self, s: RefineState, ctx: NodeContext) -> Result<RefineState, NodeError> {
+        let vars = RefinePrompt::of(&s);
+        let prompt = match self.prompt {
+            ActorPrompt::First => self.cfg.templates.render("refine_actor.j2", vars)?,
+            ActorPrompt::Refine => self.cfg.templates.render("refine_refiner.j2", vars)?,
+            // The first trial is exactly the single-shot prompt.
+            ActorPrompt::Reflexion { .. } if s.attempts.is_empty() => {
+                self.cfg.templates.render("refine_actor.j2", vars)?
+            }
+            ActorPrompt::Reflexion { memory } => self
+                .cfg
+                .templates
+                .render("reflexion_actor.j2", vars.with_memory(memory))?,
+        };
+        propose_from(s, &ctx, &self.cfg, prompt).await
+    }
+}
+
+/// Runs the run's verifier on the latest attempt (see [`crate::verify`]);
+/// tasks with nothing to check pass through.
+#[derive(Clone)]
+pub struct Verify {
+    cfg: RefineConfig,
+}
+
+impl Verify {
+    /// Verifies with `cfg`'s verifier (or the task kind's built-in one).
+    pub fn new(cfg: RefineConfig) -> Self {
+        Verify { cfg }
+    }
+}
+
+#[async_trait]
+impl Node<RefineState> for Verify {
+    async fn run(&self, mut s: RefineState, ctx: NodeContext) -> Result<RefineState, NodeError> {
+        let round = s.attempts.len();
+        let Some(mut last) = s.attempts.pop() else {
+            return Err(NodeError::failed("verify ran before any attempt"));
+        };
+        let result = verify_attempt(&mut last, &s, round, &ctx, &self.cfg).await;
+        s.attempts.push(last);
+        result.map(|()| s)
+    }
+}
+
+/// Critiques the latest attempt, with the verifier's evidence, and records
+/// the critique and its verdict (`VERDICT: CORRECT|INCORRECT`) there.
+#[derive(Clone)]
+pub struct Critic {
+    cfg: RefineConfig,
+}
+
+impl Critic {
+    /// Critiques with `cfg`'s critic model (`refine_critic.j2`).
+    pub fn new(cfg: RefineConfig) -> Self {
+        Critic { cfg }
+    }
+}
+
+#[async_trait]
+impl Node<RefineState> for Critic {
+    async fn run(&self, mut s: RefineState, ctx: NodeContext) -> Result<RefineState, NodeError> {
+        let prompt = self
+            .cfg
+            .templates
+            .render("refine_critic.j2", RefinePrompt::of(&s))?;
+        let critique = complete(&ctx, &*self.cfg.critic, prompt, &self.cfg, 0).await?;
+        let verdict = parse_verdict(&critique);
+        ctx.emit(
+            "critique",
+            serde_json::json!({"round": s.attempts.len(), "verdict": verdict, "critique": critique}),
+        );
+        if let Some(last) = s.attempts.last_mut() {
+            last.critique = Some(critique);
+            last.verdict = Some(verdict);
+        }
+        Ok(s)
+    }
+}
+
+/// Reflexion's reflector: after a failed trial, writes a short lesson
+/// (`reflexion_reflect.j2`) and appends it to the episodic memory.
+#[derive(Clone)]
+pub struct Reflect {
+    cfg: RefineConfig,
+    memory: usize,
+}
+
+impl Reflect {
+    /// Reflects with `cfg`'s actor model, seeing the newest `memory`
+    /// reflections.
+    pub fn new(cfg: RefineConfig, memory: usize) -> Self {
+        Reflect {
+            cfg,
+            memory: memory.max(1),
+        }
+    }
+}
+
+#[async_trait]
+impl Node<RefineState> for Reflect {
+    async fn run(&self, mut s: RefineState, ctx: NodeContext) -> Result<RefineState, NodeError> {
+        let prompt = self.cfg.templates.render(
+            "reflexion_reflect.j2",
+            RefinePrompt::of(&s).with_memory(self.memory),
+        )?;
+        let reflection = complete(&ctx, &*self.cfg.actor, prompt, &self.cfg, 0).await?;
+        let reflection = if reflection.trim().is_empty() {
+            // An empty reflection still marks the trial as failed.
+            "The previous attempt failed; try a different approach.".to_string()
+        } else {
+            reflection
+        };
+        ctx.emit(
+            "reflection",
+            serde_json::json!({"trial": s.attempts.len(), "reflection": reflection}),
+        );
+        s.reflections.push(reflection);
+        Ok(s)
+    }
+}
