@@ -528,6 +528,7 @@ impl PythonRuntime {
                 name: c.name.clone(),
                 code: c.code.clone(),
                 echo: c.echo,
+                compiled: c.compiled.as_deref().cloned(),
             })
             .collect();
         let outcome = within_limit(
@@ -603,6 +604,33 @@ impl PythonRuntime {
             }
         }
         Ok(result)
+    }
+
+    /// Compiles `code` as file `name` in a fresh instance and returns the
+    /// marshalled code object; `None` when it does not compile or the guest
+    /// failed.
+    pub(crate) async fn compile(
+        &self,
+        code: &str,
+        name: &str,
+        limits: &Limits,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut instance = match self.instantiate(limits, None).await? {
+            Ok(i) => i,
+            Err(_) => return Ok(None),
+        };
+        self.begin_call(&mut instance, limits)?;
+        let outcome = within_limit(
+            limits.wall_time,
+            instance
+                .python
+                .call_compile(&mut instance.store, code, name),
+        )
+        .await;
+        Ok(match Self::settle(&mut instance, outcome) {
+            Ok(bytes) if !bytes.is_empty() => Some(bytes),
+            _ => None,
+        })
     }
 
     /// One-shot: fresh instance, one call, dropped.

@@ -461,3 +461,54 @@ async fn thousand_hostile_runs_keep_host_memory_stable() {
         "RSS grew from {before} KiB to {after} KiB"
     );
 }
+
+#[tokio::test]
+async fn a_compiled_cell_runs_without_its_source_being_compiled_again() {
+    let sb = sandbox();
+    let code = "def double(x):\n    return 2 * x\n\n\ndef boom():\n    raise ValueError('from the compiled cell')\n";
+    let cell = sb.compiled_cell("<lib>", code).await;
+    let bytes = cell.compiled.clone().expect("the guest compiled the cell");
+    assert!(!bytes.is_empty());
+    // Cached: the second request hands out the same code object.
+    let again = sb.compiled_cell("<lib>", code).await;
+    assert!(std::sync::Arc::ptr_eq(
+        &bytes,
+        &again.compiled.expect("cached")
+    ));
+    // What runs is the compiled code, not the source: a cell whose source
+    // says something else still runs the compiled definitions.
+    let mut forged = cell.clone();
+    forged.code = "def double(x):\n    return 0\n".into();
+    let r = sb
+        .run(
+            Program::python("")
+                .with_cell(forged)
+                .with_cell(Cell::new("main.py", "print(double(21))\nboom()")),
+            roomy(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(r.stdout, "42\n", "{r:?}");
+    // Tracebacks keep the compiled cell's name and line numbers.
+    match &r.status {
+        Status::Exception {
+            kind, traceback, ..
+        } => {
+            assert_eq!(kind, "ValueError");
+            assert!(traceback.contains("\"<lib>\", line 6"), "{traceback}");
+        }
+        other => panic!("expected the ValueError, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_cell_that_does_not_compile_is_sent_as_source() {
+    let sb = sandbox();
+    let cell = sb.compiled_cell("<bad>", "def (:\n").await;
+    assert!(cell.compiled.is_none());
+    let r = sb
+        .run(Program::python("").with_cell(cell), roomy())
+        .await
+        .expect("run");
+    assert_eq!(exception_kind(&r.status), "SyntaxError", "{r:?}");
+}

@@ -2,24 +2,27 @@
 //! embedding a driver's spec into its source, laying out the program the
 //! sandbox runs, and flattening guest text for feedback.
 
-use hone_sandbox::{Cell, Language, Program};
+use hone_sandbox::{Cell, Language, Program, Sandbox};
 
 use crate::harness::CANDIDATE_FILE;
 
 /// Builds the program a driver runs: a setup cell that names the module
 /// `candidate`, the candidate under [`CANDIDATE_FILE`] (so tracebacks use the
-/// candidate's own line numbers), then the driver with `spec` substituted for
-/// its `__HONE_SPEC__` placeholder.
-pub(crate) fn driver_program(
+/// candidate's own line numbers), the driver's definitions (compiled once per
+/// sandbox, see [`Sandbox::compiled_cell`]), then its call: the driver's
+/// lines from the first that holds `__HONE_SPEC__`, with `spec` in its place.
+pub(crate) async fn driver_program(
+    sandbox: &Sandbox,
     driver: &str,
     driver_cell: &str,
     spec: &serde_json::Value,
     candidate: &str,
 ) -> Program {
+    let (definitions, call) = split_driver(driver);
     // A JSON string literal is a valid Python string literal, so the spec
     // reaches the guest as data, never as code.
     let spec_literal = serde_json::Value::String(spec.to_string()).to_string();
-    let driver = driver.replace(
+    let call = call.replace(
         "__HONE_SPEC__",
         &format!("__import__('json').loads({spec_literal})"),
     );
@@ -28,7 +31,20 @@ pub(crate) fn driver_program(
         Cell::new("<hone-setup>", "__name__ = 'candidate'"),
     )
     .with_cell(Cell::new(CANDIDATE_FILE, candidate))
-    .with_cell(Cell::new(driver_cell, driver))
+    .with_cell(sandbox.compiled_cell(driver_cell, definitions).await)
+    .with_cell(Cell::new(format!("{driver_cell}-call"), call))
+}
+
+/// A driver's fixed definitions, and its call (from the first line that
+/// holds the spec placeholder to the end).
+fn split_driver(driver: &str) -> (&str, &str) {
+    match driver.find("__HONE_SPEC__") {
+        Some(at) => {
+            let line_start = driver[..at].rfind('\n').map_or(0, |i| i + 1);
+            driver.split_at(line_start)
+        }
+        None => (driver, ""),
+    }
 }
 
 /// `text` trimmed, with newlines shown as `\n`, cut to `max` characters.
@@ -47,9 +63,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spec_is_embedded_as_a_string_literal() {
+    fn the_driver_splits_at_its_call() {
+        let driver = "def main(spec):\n    pass\n\n\nmain(__HONE_SPEC__)\ndel main\n";
+        let (definitions, call) = split_driver(driver);
+        assert_eq!(definitions, "def main(spec):\n    pass\n\n\n");
+        assert_eq!(call, "main(__HONE_SPEC__)\ndel main\n");
+        assert_eq!(split_driver("x = 1\n"), ("x = 1\n", ""));
+    }
+
+    #[tokio::test]
+    async fn spec_is_embedded_as_a_string_literal() {
         let spec = serde_json::json!({"quote": "a\"b'c\n", "n": 3});
-        let program = driver_program("SPEC = __HONE_SPEC__\n", "<d>", &spec, "x = 1\n");
+        // No guest is needed: a sandbox that cannot compile sends source.
+        let sandbox = Sandbox::new(hone_sandbox::SandboxConfig {
+            python_guest: "/nonexistent/python.wasm".into(),
+            ..Default::default()
+        });
+        let program =
+            driver_program(&sandbox, "SPEC = __HONE_SPEC__\n", "<d>", &spec, "x = 1\n").await;
         let driver = &program.cells.last().expect("driver cell").code;
         assert!(!driver.contains("__HONE_SPEC__"));
         let literal = driver

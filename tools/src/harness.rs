@@ -442,7 +442,8 @@ impl Harness {
                 "max_stdout": self.max_test_stdout,
                 "skip": skip,
             });
-            let program = driver_program(DRIVER, "<hone-harness>", &spec, candidate);
+            let program =
+                driver_program(&self.sandbox, DRIVER, "<hone-harness>", &spec, candidate).await;
             let exec = self.sandbox.run(program, self.limits.clone()).await?;
             lost_reports |= exec.reports_truncated;
             if stdout.is_empty() {

@@ -265,7 +265,7 @@ pub async fn trace_test(
         "max_vars": limits.max_vars,
         "hard_cap": limits.hard_cap.max(1),
     });
-    let program = driver_program(DRIVER, "<hone-trace>", &spec, candidate);
+    let program = driver_program(harness.sandbox(), DRIVER, "<hone-trace>", &spec, candidate).await;
     let exec = harness
         .sandbox()
         .run(program, harness.limits.clone())
