@@ -25,6 +25,7 @@ use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext};
 use hone_tools::answer::{answers_equal, Equivalence};
 use hone_tools::math_check::MathChecker;
 
+use crate::events::AgentEvent;
 use crate::refine::{complete, Attempt, RefineConfig, RefineState, TaskKind};
 use crate::roles::RefinePrompt;
 use crate::verify::{is_budget_exhausted, verify_attempt};
@@ -184,7 +185,9 @@ pub fn best_of_n_graph(
                 let before = parent.attempts.len();
                 for out in outputs {
                     if out.attempts.len() > before {
-                        parent.attempts.extend(out.attempts.into_iter().skip(before));
+                        parent
+                            .attempts
+                            .extend(out.attempts.into_iter().skip(before));
                     }
                 }
                 parent
@@ -196,7 +199,9 @@ pub fn best_of_n_graph(
                 let cfg = sample_cfg.clone();
                 async move {
                     let index = ctx.branch().unwrap_or(0);
-                    let prompt = cfg.templates.render("refine_actor.j2", RefinePrompt::of(&s))?;
+                    let prompt = cfg
+                        .templates
+                        .render("refine_actor.j2", RefinePrompt::of(&s))?;
                     let answer =
                         match complete(&ctx, &*cfg.actor, prompt, &cfg, index as u32 + 1).await {
                             Ok(answer) => answer,
@@ -204,10 +209,11 @@ pub fn best_of_n_graph(
                             Err(e) if is_budget_exhausted(&e) => return Ok(s),
                             Err(e) => return Err(e),
                         };
-                    ctx.emit(
-                        "attempt",
-                        serde_json::json!({"round": index + 1, "answer": answer}),
-                    );
+                    AgentEvent::Attempt {
+                        round: index + 1,
+                        answer: answer.clone(),
+                    }
+                    .emit(&ctx);
                     let mut attempt = Attempt::new(answer);
                     match verify_attempt(&mut attempt, &s, index + 1, &ctx, &cfg).await {
                         Ok(()) => {}
@@ -242,10 +248,11 @@ pub fn best_of_n_graph(
                     } else {
                         select_by_verifier(s.kind, &s.attempts)
                     };
-                    ctx.emit(
-                        "selected",
-                        serde_json::json!({"sample": selected.map(|i| i + 1), "of": s.attempts.len()}),
-                    );
+                    AgentEvent::Selected {
+                        sample: selected.map(|i| i + 1),
+                        of: s.attempts.len(),
+                    }
+                    .emit(&ctx);
                     s.selected = selected;
                     Ok(s)
                 }
@@ -283,10 +290,12 @@ async fn select_text(
             Err(e) => return Err(e),
         };
         let score = grade.score.unwrap_or(0);
-        ctx.emit(
-            "rubric",
-            serde_json::json!({"sample": i + 1, "score": grade.score, "feedback": grade.feedback}),
-        );
+        AgentEvent::Rubric {
+            sample: i + 1,
+            score: grade.score,
+            feedback: grade.feedback.clone(),
+        }
+        .emit(ctx);
         if best.is_none_or(|(b, _)| score > b) {
             best = Some((score, i));
         }

@@ -25,6 +25,8 @@ use hone_core::templates::Templates;
 use hone_core::LanguageModel;
 use serde::{Deserialize, Serialize};
 
+use crate::events::AgentEvent;
+
 /// Template of the rubric grader.
 const RUBRIC_TEMPLATE: &str = "judge_rubric.j2";
 /// Template of the pairwise judge.
@@ -179,14 +181,12 @@ pub async fn rubric_grade(
         score,
         malformed: score.is_none(),
     };
-    ctx.emit(
-        "rubric_grade",
-        serde_json::json!({
-            "criterion": rubric.criterion,
-            "score": grade.score,
-            "malformed": grade.malformed,
-        }),
-    );
+    AgentEvent::RubricGrade {
+        criterion: rubric.criterion.clone(),
+        score: grade.score,
+        malformed: grade.malformed,
+    }
+    .emit(ctx);
     if grade.malformed {
         tracing::warn!(
             hone.node = ctx.node(),
@@ -528,17 +528,15 @@ pub async fn judge_pairwise(
         OrderVerdict::from_output(true, out_a_first?),
         OrderVerdict::from_output(false, out_b_first?),
     );
-    ctx.emit(
-        "pairwise_judgement",
-        serde_json::json!({
-            "preference_a": judgement.preference_a,
-            "winner": judgement.winner,
-            "confidence": judgement.confidence,
-            "first_order": judgement.first_order.winner(),
-            "second_order": judgement.second_order.winner(),
-            "malformed": judgement.malformed,
-        }),
-    );
+    AgentEvent::PairwiseJudgement {
+        preference_a: judgement.preference_a,
+        winner: judgement.winner,
+        confidence: judgement.confidence,
+        first_order: judgement.first_order.winner(),
+        second_order: judgement.second_order.winner(),
+        malformed: judgement.malformed,
+    }
+    .emit(ctx);
     if judgement.needs_escalation() {
         tracing::warn!(
             hone.node = ctx.node(),

@@ -15,6 +15,8 @@
 //!   design checklists); [`evidence`]: what they return.
 //! - [`verify`]: the `verify` step every strategy shares.
 //! - [`checklist`]: design requirements and their verdicts.
+//! - [`events`]: [`AgentEvent`](events::AgentEvent), the typed stream of
+//!   what agents do (attempts, evidence, critiques, tree growth…).
 //! - [`judge`]: the rubric critic and the order-swapping pairwise judge.
 //!
 //! `use hone_agents::prelude::*;` brings in what a pipeline needs.
@@ -23,6 +25,7 @@
 
 pub mod best_of_n;
 pub mod checklist;
+pub mod events;
 pub mod evidence;
 pub mod judge;
 pub mod mcts;
@@ -36,6 +39,7 @@ pub mod verify;
 /// The types most pipelines use, for a glob import.
 pub mod prelude {
     pub use crate::best_of_n::BestOfN;
+    pub use crate::events::AgentEvent;
     pub use crate::evidence::Evidence;
     pub use crate::mcts::{MctsSettings, MctsState};
     pub use crate::refine::{extract_code, Attempt, RefineConfig, RefineState, TaskKind, Verdict};

@@ -65,6 +65,7 @@ use hone_tools::trace::{trace_test, TraceLimits};
 use hone_tools::{Harness, TestReport, TestStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 
+use crate::events::{AgentEvent, ProposedThought};
 use crate::refine::{complete, extract_code, RefineConfig, TestOutcome};
 use crate::verify::{is_budget_exhausted, run_public_tests_report};
 
@@ -701,19 +702,20 @@ async fn expand(
     }
     let first_new = s.chances.len();
     s.add_children(d, thoughts);
-    let added: Vec<serde_json::Value> = (first_new..s.chances.len())
-        .map(|c| serde_json::json!({"thought": s.chances[c].thought, "prior": s.chances[c].prior}))
+    let added: Vec<ProposedThought> = (first_new..s.chances.len())
+        .map(|c| ProposedThought {
+            thought: s.chances[c].thought.clone(),
+            prior: s.chances[c].prior,
+        })
         .collect();
-    ctx.emit(
-        "expand",
-        serde_json::json!({
-            "rollout": s.rollouts + 1,
-            "depth": s.depth(d),
-            "thoughts": added,
-            "malformed": malformed,
-            "after_failure": s.decisions[d].feedback.is_some(),
-        }),
-    );
+    AgentEvent::Expand {
+        rollout: s.rollouts + 1,
+        depth: s.depth(d),
+        thoughts: added,
+        malformed,
+        after_failure: s.decisions[d].feedback.is_some(),
+    }
+    .emit(ctx);
     Ok(())
 }
 
@@ -776,10 +778,11 @@ async fn evaluate(
         let reason = "stop_on_pass: this program passes every public test, so it ends the \
                       search and is the final answer whatever its self-evaluation";
         s.programs[index].self_eval_skipped = Some(reason.to_string());
-        ctx.emit(
-            "self_eval_skipped",
-            serde_json::json!({"program": index + 1, "reason": reason}),
-        );
+        AgentEvent::SelfEvalSkipped {
+            program: index + 1,
+            reason: reason.to_string(),
+        }
+        .emit(ctx);
     } else if tests.all_passed() {
         let prompt = cfg.templates.render(
             "mcts_self_eval.j2",
@@ -799,22 +802,20 @@ async fn evaluate(
         program.value = (1.0 - w) * reward + w * self_eval;
     }
     let program = &s.programs[index];
-    ctx.emit(
-        "program",
-        serde_json::json!({
-            "rollout": program.rollout,
-            "program": index + 1,
-            "depth": program.thoughts.len(),
-            "passed": program.tests.passed,
-            "total": program.tests.total,
-            "self_eval": program.self_eval,
-            "value": program.value,
-            "traced": program.trace.is_some(),
-            "rethought": rethought,
-            "feedback": program.tests.feedback,
-            "answer": program.answer,
-        }),
-    );
+    AgentEvent::Program {
+        rollout: program.rollout,
+        program: index + 1,
+        depth: program.thoughts.len(),
+        passed: program.tests.passed,
+        total: program.tests.total,
+        self_eval: program.self_eval,
+        value: program.value,
+        traced: program.trace.is_some(),
+        rethought,
+        feedback: program.tests.feedback.clone(),
+        answer: program.answer.clone(),
+    }
+    .emit(ctx);
     Ok(program.value)
 }
 
@@ -861,15 +862,13 @@ async fn rethink(
         .iter()
         .position(|&c| c == target)
         .unwrap_or(path.len() - 1);
-    ctx.emit(
-        "rethink",
-        serde_json::json!({
-            "rollout": s.rollouts + 1,
-            "position": position + 1,
-            "old": s.chances[target].thought,
-            "new": thought,
-        }),
-    );
+    AgentEvent::Rethink {
+        rollout: s.rollouts + 1,
+        position: position + 1,
+        old: s.chances[target].thought.clone(),
+        new: thought.clone(),
+    }
+    .emit(ctx);
     s.replace_thought(target, thought);
     Ok(true)
 }
@@ -904,7 +903,10 @@ async fn failing_test_trace(
         Ok(trace) if !trace.steps.is_empty() => Some(trace.render(limits.max_chars)),
         Ok(_) => None,
         Err(e) => {
-            ctx.emit("trace_failed", serde_json::json!({"error": e.to_string()}));
+            AgentEvent::TraceFailed {
+                error: e.to_string(),
+            }
+            .emit(ctx);
             None
         }
     }
@@ -946,10 +948,11 @@ async fn rollout(s: &mut MctsState, ctx: &NodeContext, cfg: &RefineConfig) -> Re
             }
             let solved = !failed(s, d);
             if s.depth(d) >= s.settings.max_depth as usize {
-                ctx.emit(
-                    "expand_skipped",
-                    serde_json::json!({"rollout": s.rollouts + 1, "reason": "max_depth: the state is terminal"}),
-                );
+                AgentEvent::ExpandSkipped {
+                    rollout: s.rollouts + 1,
+                    reason: "max_depth: the state is terminal".into(),
+                }
+                .emit(ctx);
             } else if !(solved && s.settings.stop_on_pass) {
                 expand(s, d, ctx, cfg).await?;
             }
@@ -958,18 +961,16 @@ async fn rollout(s: &mut MctsState, ctx: &NodeContext, cfg: &RefineConfig) -> Re
     };
     s.backpropagate(d, value);
     s.rollouts += 1;
-    ctx.emit(
-        "tree",
-        serde_json::json!({
-            "rollout": s.rollouts,
-            "states": s.decisions.len(),
-            "thoughts": s.chances.len(),
-            "programs": s.programs.len(),
-            "leaf_depth": s.depth(d),
-            "value": value,
-            "best_pass_fraction": s.best_program().map(Program::pass_fraction),
-        }),
-    );
+    AgentEvent::Tree {
+        rollout: s.rollouts,
+        states: s.decisions.len(),
+        thoughts: s.chances.len(),
+        programs: s.programs.len(),
+        leaf_depth: s.depth(d),
+        value,
+        best_pass_fraction: s.best_program().map(Program::pass_fraction),
+    }
+    .emit(ctx);
     Ok(())
 }
 

@@ -39,6 +39,7 @@ use async_trait::async_trait;
 use hone_core::graph::{Node, NodeContext, NodeError};
 use serde::Serialize;
 
+use crate::events::AgentEvent;
 use crate::refine::{complete, parse_verdict, Attempt, RefineConfig, RefineState, TaskKind};
 use crate::verify::verify_attempt;
 
@@ -93,10 +94,11 @@ pub(crate) async fn propose_from(
     prompt: String,
 ) -> Result<RefineState, NodeError> {
     let answer = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
-    ctx.emit(
-        "attempt",
-        serde_json::json!({"round": s.attempts.len() + 1, "answer": answer}),
-    );
+    AgentEvent::Attempt {
+        round: s.attempts.len() + 1,
+        answer: answer.clone(),
+    }
+    .emit(ctx);
     s.attempts.push(Attempt::new(answer));
     Ok(s)
 }
@@ -220,10 +222,12 @@ impl Node<RefineState> for Critic {
             .render("refine_critic.j2", RefinePrompt::of(&s))?;
         let critique = complete(&ctx, &*self.cfg.critic, prompt, &self.cfg, 0).await?;
         let verdict = parse_verdict(&critique);
-        ctx.emit(
-            "critique",
-            serde_json::json!({"round": s.attempts.len(), "verdict": verdict, "critique": critique}),
-        );
+        AgentEvent::Critique {
+            round: s.attempts.len(),
+            verdict,
+            critique: critique.clone(),
+        }
+        .emit(&ctx);
         if let Some(last) = s.attempts.last_mut() {
             last.critique = Some(critique);
             last.verdict = Some(verdict);
@@ -265,10 +269,11 @@ impl Node<RefineState> for Reflect {
         } else {
             reflection
         };
-        ctx.emit(
-            "reflection",
-            serde_json::json!({"trial": s.attempts.len(), "reflection": reflection}),
-        );
+        AgentEvent::Reflection {
+            trial: s.attempts.len(),
+            reflection: reflection.clone(),
+        }
+        .emit(&ctx);
         s.reflections.push(reflection);
         Ok(s)
     }

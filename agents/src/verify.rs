@@ -9,6 +9,7 @@ use hone_core::graph::{NodeContext, NodeError};
 use hone_core::ModelError;
 use hone_tools::{Harness, TestReport, TestSuite};
 
+use crate::events::AgentEvent;
 use crate::evidence::Evidence;
 use crate::refine::{Attempt, RefineConfig, RefineState, TestOutcome};
 use crate::verifier::{TaskVerifier, Verifier, VerifyInput};
@@ -85,9 +86,11 @@ pub async fn verify_attempt(
     Ok(())
 }
 
-/// Emits `evidence` as an `evidence` event for attempt `round`.
+/// Emits `evidence` as an [`AgentEvent::Evidence`] for attempt `round`.
 pub(crate) fn emit_evidence(ctx: &NodeContext, round: usize, evidence: &Evidence) {
-    let mut data = serde_json::to_value(evidence).unwrap_or_default();
-    data["round"] = round.into();
-    ctx.emit("evidence", data);
+    AgentEvent::Evidence {
+        round,
+        evidence: evidence.clone(),
+    }
+    .emit(ctx);
 }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use hone_agents::best_of_n::{best_of_n_graph, BestOfN};
 use hone_agents::checklist::parse_requirements;
+use hone_agents::events::AgentEvent;
+use hone_agents::evidence::Evidence;
 use hone_agents::mcts::{rethink_mcts_graph, MctsSettings, MctsState, RethinkMode, SelfEvalScale};
 use hone_agents::refine::{
     extract_code, self_refine_graph, single_shot_graph, RefineConfig, RefineState, TaskKind,
@@ -192,6 +194,10 @@ fn spawn_printer(quiet: bool) -> (hone_core::graph::EventSender, tokio::task::Jo
             if quiet {
                 continue;
             }
+            if let Some(agent) = AgentEvent::from_run_event(&event) {
+                print_agent_event(&agent);
+                continue;
+            }
             match event {
                 RunEvent::RunStarted {
                     run_id, resumed, ..
@@ -218,77 +224,7 @@ fn spawn_printer(quiet: bool) -> (hone_core::graph::EventSender, tokio::task::Jo
                         }
                     ),
                 },
-                RunEvent::Custom { kind, data, .. } => match kind.as_str() {
-                    "attempt" => eprintln!(
-                        "    attempt {}:\n{}",
-                        data["round"],
-                        indent(data["answer"].as_str().unwrap_or_default())
-                    ),
-                    "evidence" => eprintln!("{}", evidence_line(&data)),
-                    "critique" => eprintln!(
-                        "    critique of attempt {} (verdict {}):\n{}",
-                        data["round"],
-                        data["verdict"],
-                        indent(data["critique"].as_str().unwrap_or_default())
-                    ),
-                    "reflection" => eprintln!(
-                        "    reflection after trial {}:\n{}",
-                        data["trial"],
-                        indent(data["reflection"].as_str().unwrap_or_default())
-                    ),
-                    "rubric" => eprintln!(
-                        "    rubric score of sample {}: {}",
-                        data["sample"], data["score"]
-                    ),
-                    "selected" => eprintln!("    selected sample {} of {}", data["sample"], data["of"]),
-                    "expand" => {
-                        let thoughts = data["thoughts"].as_array().cloned().unwrap_or_default();
-                        eprintln!(
-                            "    expand at depth {}{}{}:",
-                            data["depth"],
-                            if data["after_failure"] == true { " (after a failure)" } else { "" },
-                            if data["malformed"] == true { " (malformed reply, fallback)" } else { "" }
-                        );
-                        for t in thoughts {
-                            eprintln!(
-                                "      P={:.2}  {}",
-                                t["prior"].as_f64().unwrap_or_default(),
-                                t["thought"].as_str().unwrap_or_default()
-                            );
-                        }
-                    }
-                    "program" => eprintln!(
-                        "    program {} (depth {}{}): {}/{} public tests, value {:.3}{}",
-                        data["program"],
-                        data["depth"],
-                        if data["rethought"] == true { ", rethought" } else { "" },
-                        data["passed"],
-                        data["total"],
-                        data["value"].as_f64().unwrap_or_default(),
-                        if data["passed"] == data["total"] {
-                            String::new()
-                        } else {
-                            format!("\n{}", indent(data["feedback"].as_str().unwrap_or_default()))
-                        }
-                    ),
-                    "rethink" => eprintln!(
-                        "    rethink thought {}: {:?} -> {:?}",
-                        data["position"],
-                        data["old"].as_str().unwrap_or_default(),
-                        data["new"].as_str().unwrap_or_default()
-                    ),
-                    "tree" => eprintln!(
-                        "    rollout {} done: {} states, {} thoughts, {} programs, leaf depth {}, value {:.3}, best public pass {:.2}",
-                        data["rollout"],
-                        data["states"],
-                        data["thoughts"],
-                        data["programs"],
-                        data["leaf_depth"],
-                        data["value"].as_f64().unwrap_or_default(),
-                        data["best_pass_fraction"].as_f64().unwrap_or_default()
-                    ),
-                    _ => eprintln!("    {kind}: {data}"),
-                },
+                RunEvent::Custom { kind, data, .. } => eprintln!("    {kind}: {data}"),
                 RunEvent::BudgetExhausted(e) => eprintln!("    {e}"),
                 RunEvent::NodeFailed { node, error, .. } => eprintln!("    {node} failed: {error}"),
                 _ => {}
@@ -349,18 +285,100 @@ struct View {
     detail: serde_json::Value,
 }
 
-/// One progress line (and the feedback, when it matters) for an
-/// `evidence` event.
-fn evidence_line(data: &serde_json::Value) -> String {
-    let round = &data["round"];
-    let feedback = indent(data["feedback"].as_str().unwrap_or_default());
-    let verdict = data["verdict"].as_bool();
-    match data["verifier"].as_str().unwrap_or_default() {
+/// Prints what an agent did, for `hone solve`'s progress output.
+fn print_agent_event(event: &AgentEvent) {
+    match event {
+        AgentEvent::Attempt { round, answer } => {
+            eprintln!("    attempt {round}:\n{}", indent(answer))
+        }
+        AgentEvent::Evidence { round, evidence } => eprintln!("{}", evidence_line(*round, evidence)),
+        AgentEvent::Critique {
+            round,
+            verdict,
+            critique,
+        } => eprintln!(
+            "    critique of attempt {round} (verdict {}):\n{}",
+            serde_json::to_value(verdict).unwrap_or_default(),
+            indent(critique)
+        ),
+        AgentEvent::Reflection { trial, reflection } => {
+            eprintln!("    reflection after trial {trial}:\n{}", indent(reflection))
+        }
+        AgentEvent::Rubric { sample, score, .. } => eprintln!(
+            "    rubric score of sample {sample}: {}",
+            score.map_or("none".to_string(), |s| s.to_string())
+        ),
+        AgentEvent::Selected { sample, of } => eprintln!(
+            "    selected sample {} of {of}",
+            sample.map_or("none".to_string(), |s| s.to_string())
+        ),
+        AgentEvent::Expand {
+            depth,
+            thoughts,
+            malformed,
+            after_failure,
+            ..
+        } => {
+            eprintln!(
+                "    expand at depth {depth}{}{}:",
+                if *after_failure { " (after a failure)" } else { "" },
+                if *malformed { " (malformed reply, fallback)" } else { "" }
+            );
+            for t in thoughts {
+                eprintln!("      P={:.2}  {}", t.prior, t.thought);
+            }
+        }
+        AgentEvent::Program {
+            program,
+            depth,
+            rethought,
+            passed,
+            total,
+            value,
+            feedback,
+            ..
+        } => eprintln!(
+            "    program {program} (depth {depth}{}): {passed}/{total} public tests, value {value:.3}{}",
+            if *rethought { ", rethought" } else { "" },
+            if passed == total {
+                String::new()
+            } else {
+                format!("\n{}", indent(feedback))
+            }
+        ),
+        AgentEvent::Rethink {
+            position, old, new, ..
+        } => eprintln!("    rethink thought {position}: {old:?} -> {new:?}"),
+        AgentEvent::Tree {
+            rollout,
+            states,
+            thoughts,
+            programs,
+            leaf_depth,
+            value,
+            best_pass_fraction,
+        } => eprintln!(
+            "    rollout {rollout} done: {states} states, {thoughts} thoughts, {programs} programs, leaf depth {leaf_depth}, value {value:.3}, best public pass {:.2}",
+            best_pass_fraction.unwrap_or_default()
+        ),
+        other => eprintln!(
+            "    {}: {}",
+            other.kind(),
+            serde_json::to_value(other).unwrap_or_default()
+        ),
+    }
+}
+
+/// One progress line (and the feedback, when it matters) for a verifier's
+/// evidence.
+fn evidence_line(round: usize, e: &Evidence) -> String {
+    let feedback = indent(&e.feedback);
+    match e.verifier.as_str() {
         "public_tests" => format!(
             "    public tests of attempt {round}: {}/{} passed{}",
-            data["passed"],
-            data["total"],
-            if verdict == Some(true) {
+            e.passed,
+            e.total,
+            if e.verdict == Some(true) {
                 String::new()
             } else {
                 format!("\n{feedback}")
@@ -368,20 +386,20 @@ fn evidence_line(data: &serde_json::Value) -> String {
         ),
         "final_answer" => format!(
             "    final answer of attempt {round}: {}",
-            data["details"]["final_answer"]
+            e.details["final_answer"]
                 .as_str()
                 .filter(|a| !a.is_empty())
                 .unwrap_or("(none found)")
         ),
         "checklist" => format!(
             "    requirements of attempt {round}: {}/{} met\n{feedback}",
-            data["passed"], data["total"]
+            e.passed, e.total
         ),
-        name => match verdict {
+        name => match e.verdict {
             Some(v) => format!(
                 "    {name} on attempt {round}: {}/{} passed{}\n{feedback}",
-                data["passed"],
-                data["total"],
+                e.passed,
+                e.total,
                 if v { ", verified" } else { "" }
             ),
             None => format!("    {name} on attempt {round}:\n{feedback}"),
