@@ -178,8 +178,12 @@ pub struct Sandbox {
     config: Arc<SandboxConfig>,
     permits: Arc<Semaphore>,
     /// Compiled cells by (name, code), see [`Sandbox::compiled_cell`].
-    compiled: Arc<Mutex<HashMap<(String, String), Option<Arc<Vec<u8>>>>>>,
+    compiled: Arc<Mutex<CompiledCells>>,
 }
+
+/// Marshalled code objects by (cell name, code); `None` when the code did
+/// not compile.
+type CompiledCells = HashMap<(String, String), Option<Arc<Vec<u8>>>>;
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -858,18 +858,13 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
             )
         }
     };
-    let _ = printer.await;
-    // Only now, with the search over, do the hidden tests and the reference
-    // come into play.
-    let scores = score_after_search(
-        &harness,
-        &sandbox,
-        view.answer.as_deref(),
-        hidden_tests.as_ref(),
-        args.reference.as_deref(),
-    )
-    .await?;
-    Ok(report(&view, &log, args.json, &scores))
+    let scoring = Scoring {
+        harness: &harness,
+        sandbox: &sandbox,
+        hidden_tests: hidden_tests.as_ref(),
+        reference: args.reference.as_deref(),
+    };
+    finish(view, printer, scoring, &log, args.json).await
 }
 
 pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> Result<ExitCode> {
@@ -913,16 +908,44 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
         Search::Linear(graph) => linear_view(&meta.strategy, graph.resume(&log, options).await?),
         Search::Mcts(graph) => mcts_view(graph.resume(&log, options).await?),
     };
+    let scoring = Scoring {
+        harness: &harness,
+        sandbox: &sandbox,
+        hidden_tests: hidden_tests.as_ref(),
+        reference: settings.reference.as_deref(),
+    };
+    finish(view, printer, scoring, &log, args.json).await
+}
+
+/// How a run is scored once its search is over (hidden tests, reference).
+struct Scoring<'a> {
+    harness: &'a Harness,
+    sandbox: &'a Sandbox,
+    hidden_tests: Option<&'a TestSuite>,
+    reference: Option<&'a str>,
+}
+
+/// What `solve` and `resume` do after the search: wait for the progress
+/// printer, score, report.
+async fn finish(
+    view: View,
+    printer: tokio::task::JoinHandle<()>,
+    scoring: Scoring<'_>,
+    log: &std::path::Path,
+    json: bool,
+) -> Result<ExitCode> {
     let _ = printer.await;
+    // Only now, with the search over, do the hidden tests and the reference
+    // come into play.
     let scores = score_after_search(
-        &harness,
-        &sandbox,
+        scoring.harness,
+        scoring.sandbox,
         view.answer.as_deref(),
-        hidden_tests.as_ref(),
-        settings.reference.as_deref(),
+        scoring.hidden_tests,
+        scoring.reference,
     )
     .await?;
-    Ok(report(&view, &log, args.json, &scores))
+    Ok(report(&view, log, json, &scores))
 }
 
 /// The settings a resume uses: those recorded in the log, with a warning
