@@ -148,12 +148,6 @@ impl Attempt {
     pub fn checklist(&self) -> Option<Checklist> {
         self.evidence.as_ref().and_then(Checklist::from_evidence)
     }
-
-    /// The verifier's evidence as text for critics and refiners (test
-    /// failures, unmet requirements, a missing final answer), if any.
-    pub fn evidence_text(&self) -> Option<String> {
-        self.evidence.as_ref().map(|e| e.feedback.clone())
-    }
 }
 
 /// State of a self-refine run.

@@ -1,6 +1,6 @@
 //! The `verify` step every strategy shares: run the configured
 //! [`Verifier`] (or the task kind's built-in one)
-//! on an attempt, record its [`Evidence`] there and emit it as an
+//! on an attempt, record its [`Evidence`](crate::evidence::Evidence) there and emit it as an
 //! `evidence` event.
 
 use std::time::Instant;
@@ -10,7 +10,6 @@ use hone_core::ModelError;
 use hone_tools::{Harness, TestReport, TestSuite};
 
 use crate::events::AgentEvent;
-use crate::evidence::Evidence;
 use crate::refine::{Attempt, RefineConfig, RefineState, TestOutcome};
 use crate::verifier::{TaskVerifier, Verifier, VerifyInput};
 
@@ -80,17 +79,12 @@ pub async fn verify_attempt(
         None => TaskVerifier::from_config(cfg).verify(input, ctx).await?,
     };
     if let Some(evidence) = &evidence {
-        emit_evidence(ctx, round, evidence);
+        AgentEvent::Evidence {
+            round,
+            evidence: evidence.clone(),
+        }
+        .emit(ctx);
     }
     attempt.evidence = evidence;
     Ok(())
-}
-
-/// Emits `evidence` as an [`AgentEvent::Evidence`] for attempt `round`.
-pub(crate) fn emit_evidence(ctx: &NodeContext, round: usize, evidence: &Evidence) {
-    AgentEvent::Evidence {
-        round,
-        evidence: evidence.clone(),
-    }
-    .emit(ctx);
 }
