@@ -8,13 +8,15 @@ use std::sync::Arc;
 
 use hone::agents::roles::{Actor, Critic};
 use hone::core::graph::{node_fn, Graph, GraphBuilder, GraphError, Route};
-use hone::core::templates::Templates;
 use hone::prelude::*;
 
 /// draft → house_style → critic → (revise → house_style …) until the
 /// critic accepts or three drafts were written.
 fn release_notes_graph(model: Model) -> Result<Graph<RefineState>, GraphError> {
-    let cfg = RefineConfig::new(Arc::new(model), Arc::new(Templates::embedded()));
+    let cfg = RefineConfig::new(
+        Arc::new(model),
+        Arc::new(hone::agents::templates::embedded()),
+    );
     GraphBuilder::new("release-notes")
         .node("draft", Actor::first(cfg.clone()))
         .edge("draft", "house_style")

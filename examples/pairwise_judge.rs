@@ -5,7 +5,6 @@
 //! `cargo run --example pairwise_judge`
 
 use hone::agents::judge::{judge_pairwise, PairwiseJudgement};
-use hone::core::templates::Templates;
 use hone::prelude::*;
 
 async fn compare(
@@ -16,7 +15,16 @@ async fn compare(
 ) -> Result<PairwiseJudgement, NodeError> {
     // Outside a graph, a detached context still counts calls against a budget.
     let ctx = NodeContext::detached(Budget::unlimited().with_model_calls(2));
-    judge_pairwise(&ctx, model, &Templates::embedded(), task, a, b, 512).await
+    judge_pairwise(
+        &ctx,
+        model,
+        &hone::agents::templates::embedded(),
+        task,
+        a,
+        b,
+        512,
+    )
+    .await
 }
 
 #[tokio::main]

@@ -73,6 +73,13 @@
 //! settings. Code tasks run their public tests in a Wasm sandbox
 //! ([`Harness`](tools::Harness)).
 //!
+//! ## Observability
+//!
+//! Every run, node, model call, verification and tool call is a `tracing`
+//! span with the OpenTelemetry GenAI attributes;
+//! [`Telemetry::init`](telemetry::Telemetry::init) exports them over OTLP
+//! when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the `hone` binary does this).
+//!
 //! ## The crates underneath
 //!
 //! - [`core`]: messages, the [`LanguageModel`](core::LanguageModel) trait,
@@ -92,6 +99,12 @@ pub use hone_sandbox as sandbox;
 pub use hone_tools as tools;
 
 pub mod model;
+pub mod telemetry;
+
+/// The JSON-schema crate tool arguments derive with: write
+/// `#[derive(JsonSchema)] #[schemars(crate = "hone::schemars")]` to derive
+/// without a dependency of your own.
+pub use hone_agents::tool::schemars;
 
 pub use model::{Model, ModelSettings, ModelSetupError};
 
@@ -99,6 +112,7 @@ pub use model::{Model, ModelSettings, ModelSetupError};
 pub mod prelude {
     pub use crate::model::{Model, ModelSettings, ModelSetupError};
     pub use hone_agents::prelude::*;
+    pub use hone_agents::tool::JsonSchema;
     pub use hone_core::ScriptedModel;
     pub use hone_sandbox::{Sandbox, SandboxConfig};
     pub use hone_tools::Harness;

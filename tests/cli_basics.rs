@@ -1,17 +1,13 @@
 //! The CLI against a real loopback endpoint: model check, task from standard
 //! input, template overrides, the response cache and budgets.
 
-#[path = "../core/tests/support/fake_openai.rs"]
-mod fake_openai;
-mod support;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_openai::{FakeServer, Reply, SeenRequest};
-use support::files;
+use hone_test_support::files;
+use hone_test_support::{FakeServer, Reply, SeenRequest};
 
 fn hone(server: &FakeServer, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));

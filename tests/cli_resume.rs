@@ -2,15 +2,12 @@
 //! exactly like an uninterrupted run: same final state, same completed node
 //! executions, and only the interrupted node runs again.
 
-#[path = "../core/tests/support/fake_openai.rs"]
-mod fake_openai;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_openai::{FakeServer, Reply, SeenRequest};
+use hone_test_support::{FakeServer, Reply, SeenRequest};
 
 /// Answers by content, never by arrival order, so a repeated call gets the
 /// same answer: attempts are numbered and the critic accepts attempt 4.

@@ -3,15 +3,12 @@
 //! key; a hone.toml found in the working directory cannot collect the
 //! user's API key.
 
-#[path = "../core/tests/support/fake_openai.rs"]
-mod fake_openai;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use fake_openai::{FakeServer, Reply};
+use hone_test_support::{FakeServer, Reply};
 
 /// `hone` with no model settings inherited from the environment.
 fn hone(dir: &Path) -> Command {

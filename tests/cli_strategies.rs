@@ -3,15 +3,11 @@
 //! requirement by requirement, math references are checked after the run,
 //! and RethinkMCTS logs resume.
 
-#[path = "../core/tests/support/fake_openai.rs"]
-mod fake_openai;
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use fake_openai::{FakeServer, Reply, SeenRequest};
-use support::files;
+use hone_test_support::files;
+use hone_test_support::{FakeServer, Reply, SeenRequest};
 
 fn hone(server: &FakeServer, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));

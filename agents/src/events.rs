@@ -115,6 +115,26 @@ pub enum AgentEvent {
         /// Malformed verdicts among the two.
         malformed: u32,
     },
+    /// A piece of the model's answer, as it streams in (tool agent).
+    TextDelta {
+        /// 1-based model turn.
+        turn: u32,
+        /// New text.
+        text: String,
+    },
+    /// The tool agent ran a tool the model called.
+    ToolCalled {
+        /// 1-based model turn that asked for it.
+        turn: u32,
+        /// The tool.
+        name: String,
+        /// The arguments as the model wrote them.
+        arguments: String,
+        /// Whether it succeeded.
+        ok: bool,
+        /// Its output, or `{"error": …}`.
+        output: serde_json::Value,
+    },
     /// RethinkMCTS expanded a state.
     Expand {
         /// 1-based rollout.

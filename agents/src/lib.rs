@@ -17,7 +17,12 @@
 //! - [`checklist`]: design requirements and their verdicts.
 //! - [`events`]: [`AgentEvent`](events::AgentEvent), the typed stream of
 //!   what agents do (attempts, evidence, critiques, tree growth…).
+//! - [`templates`]: the prompt templates, embedded from `templates/*.j2`.
+//! - [`outcome`]: what a finished run comes to ([`RunSummary`](outcome::RunSummary)),
+//!   and the after-search scores on hidden tests and references.
 //! - [`judge`]: the rubric critic and the order-swapping pairwise judge.
+//! - [`tool`]: the [`Tool`](tool::Tool) trait for model tool calling, and
+//!   [`tool_agent`]: the loop that runs the calls.
 //!
 //! `use hone_agents::prelude::*;` brings in what a pipeline needs.
 
@@ -29,10 +34,14 @@ pub mod events;
 pub mod evidence;
 pub mod judge;
 pub mod mcts;
+pub mod outcome;
 pub mod refine;
 pub mod reflexion;
 pub mod roles;
 pub mod strategy;
+pub mod templates;
+pub mod tool;
+pub mod tool_agent;
 pub mod verifier;
 pub mod verify;
 
@@ -46,6 +55,8 @@ pub mod prelude {
     pub use crate::strategy::{
         Agent, AgentBuilder, AgentError, Reflexion, RethinkMcts, Run, SelfRefine, SingleShot, Task,
     };
+    pub use crate::tool::{Tool, Toolbox};
+    pub use crate::tool_agent::{ToolAgent, ToolState};
     pub use crate::verifier::{
         FinalAnswer, PublicTests, RequirementChecklist, SharedVerifier, TaskVerifier, Verifier,
         VerifyInput,

@@ -36,7 +36,7 @@ fn after_trial(s: &RefineState) -> Route {
 /// ```
 /// use std::sync::Arc;
 /// use hone_agents::{reflexion::reflexion_graph, refine::{RefineConfig, RefineState, TaskKind}};
-/// use hone_core::{graph::RunOptions, templates::Templates, ScriptedModel};
+/// use hone_core::{graph::RunOptions, ScriptedModel};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let model = Arc::new(ScriptedModel::in_order([
 ///     "x = 3",                                    // trial 1
@@ -45,7 +45,7 @@ fn after_trial(s: &RefineState) -> Route {
 ///     "x = 4",                                    // trial 2
 ///     "VERDICT: CORRECT",
 /// ]));
-/// let cfg = RefineConfig::new(model, Arc::new(Templates::embedded())).with_max_tokens(256);
+/// let cfg = RefineConfig::new(model, Arc::new(hone_agents::templates::embedded())).with_max_tokens(256);
 /// let out = reflexion_graph(cfg, 3).unwrap()
 ///     .run(RefineState::new("Solve x + 1 = 5", TaskKind::Text, 4), RunOptions::default()).await.unwrap();
 /// assert_eq!(out.state.reflections.len(), 1);
@@ -80,14 +80,13 @@ mod tests {
     use std::sync::Arc;
 
     use hone_core::graph::RunOptions;
-    use hone_core::templates::Templates;
     use hone_core::ScriptedModel;
 
     use super::*;
     use crate::refine::TaskKind;
 
     fn cfg(model: Arc<ScriptedModel>) -> RefineConfig {
-        RefineConfig::new(model, Arc::new(Templates::embedded())).with_max_tokens(64)
+        RefineConfig::new(model, Arc::new(crate::templates::embedded())).with_max_tokens(64)
     }
 
     #[tokio::test]
@@ -95,11 +94,11 @@ mod tests {
         let model = Arc::new(
             ScriptedModel::new()
                 .with_rule(
-                    |r| r.messages[0].content.contains("careful reviewer"),
+                    |r| r.template.as_deref() == Some("refine_critic.j2"),
                     |_| "VERDICT: INCORRECT",
                 )
                 .with_rule(
-                    |r| r.messages[0].content.contains("Write a short reflection"),
+                    |r| r.template.as_deref() == Some("reflexion_reflect.j2"),
                     |r| format!("lesson {}", r.messages[0].content.matches("lesson").count()),
                 )
                 .with_rule(|_| true, |_| "answer"),
@@ -142,7 +141,7 @@ mod tests {
         let model = Arc::new(
             ScriptedModel::new()
                 .with_rule(
-                    |r| r.messages[0].content.contains("careful reviewer"),
+                    |r| r.template.as_deref() == Some("refine_critic.j2"),
                     |_| "VERDICT: INCORRECT",
                 )
                 .with_rule(|_| true, |_| "something"),

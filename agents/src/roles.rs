@@ -8,10 +8,10 @@
 //! use hone_agents::prelude::*;
 //! use hone_agents::roles::{Actor, Critic};
 //! use hone_core::graph::{node_fn, GraphBuilder};
-//! use hone_core::{templates::Templates, ScriptedModel};
+//! use hone_core::ScriptedModel;
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let model = Arc::new(ScriptedModel::in_order(["draft", "Too short.\nVERDICT: INCORRECT"]));
-//! let cfg = RefineConfig::new(model, Arc::new(Templates::embedded()));
+//! let cfg = RefineConfig::new(model, Arc::new(hone_agents::templates::embedded()));
 //! let graph = GraphBuilder::new("draft-and-review")
 //!     .node("actor", Actor::first(cfg.clone()))
 //!     .edge("actor", "shout")
@@ -37,6 +37,7 @@
 
 use async_trait::async_trait;
 use hone_core::graph::{Node, NodeContext, NodeError};
+use hone_core::templates::Prompt;
 use serde::Serialize;
 
 use crate::events::AgentEvent;
@@ -91,7 +92,7 @@ pub(crate) async fn propose_from(
     mut s: RefineState,
     ctx: &NodeContext,
     cfg: &RefineConfig,
-    prompt: String,
+    prompt: Prompt,
 ) -> Result<RefineState, NodeError> {
     let answer = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
     AgentEvent::Attempt {
@@ -157,16 +158,16 @@ impl Node<RefineState> for Actor {
     async fn run(&self, s: RefineState, ctx: NodeContext) -> Result<RefineState, NodeError> {
         let vars = RefinePrompt::of(&s);
         let prompt = match self.prompt {
-            ActorPrompt::First => self.cfg.templates.render("refine_actor.j2", vars)?,
-            ActorPrompt::Refine => self.cfg.templates.render("refine_refiner.j2", vars)?,
+            ActorPrompt::First => self.cfg.templates.prompt("refine_actor.j2", vars)?,
+            ActorPrompt::Refine => self.cfg.templates.prompt("refine_refiner.j2", vars)?,
             // The first trial is exactly the single-shot prompt.
             ActorPrompt::Reflexion { .. } if s.attempts.is_empty() => {
-                self.cfg.templates.render("refine_actor.j2", vars)?
+                self.cfg.templates.prompt("refine_actor.j2", vars)?
             }
             ActorPrompt::Reflexion { memory } => self
                 .cfg
                 .templates
-                .render("reflexion_actor.j2", vars.with_memory(memory))?,
+                .prompt("reflexion_actor.j2", vars.with_memory(memory))?,
         };
         propose_from(s, &ctx, &self.cfg, prompt).await
     }
@@ -219,7 +220,7 @@ impl Node<RefineState> for Critic {
         let prompt = self
             .cfg
             .templates
-            .render("refine_critic.j2", RefinePrompt::of(&s))?;
+            .prompt("refine_critic.j2", RefinePrompt::of(&s))?;
         let critique = complete(&ctx, &*self.cfg.critic, prompt, &self.cfg, 0).await?;
         let verdict = parse_verdict(&critique);
         AgentEvent::Critique {
@@ -258,14 +259,16 @@ impl Reflect {
 #[async_trait]
 impl Node<RefineState> for Reflect {
     async fn run(&self, mut s: RefineState, ctx: NodeContext) -> Result<RefineState, NodeError> {
-        let prompt = self.cfg.templates.render(
+        let prompt = self.cfg.templates.prompt(
             "reflexion_reflect.j2",
             RefinePrompt::of(&s).with_memory(self.memory),
         )?;
         let reflection = complete(&ctx, &*self.cfg.actor, prompt, &self.cfg, 0).await?;
         let reflection = if reflection.trim().is_empty() {
             // An empty reflection still marks the trial as failed.
-            "The previous attempt failed; try a different approach.".to_string()
+            self.cfg
+                .templates
+                .render("reflexion_fallback.j2", serde_json::json!({}))?
         } else {
             reflection
         };

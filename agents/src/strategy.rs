@@ -34,10 +34,11 @@ use hone_core::graph::{Graph, GraphError, RunOptions, RunOutcome, State};
 use hone_core::templates::Templates;
 use hone_core::LanguageModel;
 use hone_tools::{Harness, TestSuite};
+use tracing::Instrument;
 
 use crate::best_of_n::{best_of_n_graph, BestOfN};
 use crate::checklist::parse_requirements;
-use crate::mcts::{rethink_mcts_graph, MctsSettings, MctsState, Program};
+use crate::mcts::{rethink_mcts_graph, Candidate, MctsSettings, MctsState};
 use crate::refine::{
     self_refine_graph, single_shot_graph, Attempt, RefineConfig, RefineState, TaskKind,
 };
@@ -152,7 +153,7 @@ pub struct AgentBuilder<K> {
 impl<K: Strategy> AgentBuilder<K> {
     fn new(model: impl LanguageModel + 'static, strategy: K) -> Self {
         AgentBuilder {
-            cfg: RefineConfig::new(Arc::new(model), Arc::new(Templates::embedded())),
+            cfg: RefineConfig::new(Arc::new(model), Arc::new(crate::templates::embedded())),
             max_rounds: 4,
             strategy,
         }
@@ -235,7 +236,12 @@ impl<K: Strategy> Agent<K> {
     /// Runs `task` to the end (or until `options`' budget stops it).
     pub async fn run(&self, task: Task, options: RunOptions) -> Result<Run<K::State>, AgentError> {
         let initial = self.strategy.initial(task, self.max_rounds)?;
-        Ok(Run(self.graph.run(initial, options).await?))
+        let span = tracing::info_span!("agent", hone.strategy = self.graph.name());
+        Ok(Run(self
+            .graph
+            .run(initial, options)
+            .instrument(span)
+            .await?))
     }
 
     /// Continues the run checkpointed in `log` (a run log written with
@@ -245,7 +251,16 @@ impl<K: Strategy> Agent<K> {
         log: impl AsRef<Path>,
         options: RunOptions,
     ) -> Result<Run<K::State>, AgentError> {
-        Ok(Run(self.graph.resume(log.as_ref(), options).await?))
+        let span = tracing::info_span!(
+            "agent",
+            hone.strategy = self.graph.name(),
+            hone.resumed = true
+        );
+        Ok(Run(self
+            .graph
+            .resume(log.as_ref(), options)
+            .instrument(span)
+            .await?))
     }
 
     /// The graph, to run or resume directly or to draw (`to_dot`).
@@ -282,7 +297,7 @@ impl Run<RefineState> {
 
 impl Run<MctsState> {
     /// The best program (see [`MctsState::best_program`]).
-    pub fn best(&self) -> Option<&Program> {
+    pub fn best(&self) -> Option<&Candidate> {
         self.0.state.best_program()
     }
 }
@@ -520,7 +535,7 @@ mod tests {
         // round refines, and the run ends unverified at max_rounds.
         let model = ScriptedModel::new()
             .with_rule(
-                |r| r.messages[0].content.contains("reviewer"),
+                |r| r.template.as_deref() == Some("refine_critic.j2"),
                 |_| "VERDICT: CORRECT",
             )
             .with_rule(|_| true, |_| "FINAL ANSWER: 4");

@@ -55,7 +55,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use hone_core::graph::{NodeContext, NodeError};
-use hone_core::templates::Templates;
+use hone_core::templates::{TemplateError, Templates};
 use hone_core::LanguageModel;
 use hone_tools::{Harness, TestSuite};
 
@@ -217,8 +217,17 @@ impl Verifier for PublicTests {
 /// verdict still decides. The answer is in the evidence's details under
 /// `final_answer` (empty when none was found) and in
 /// [`Attempt::final_answer`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FinalAnswer;
+#[derive(Debug, Clone)]
+pub struct FinalAnswer {
+    templates: Arc<Templates>,
+}
+
+impl Default for FinalAnswer {
+    /// With the embedded templates.
+    fn default() -> Self {
+        FinalAnswer::new(Arc::new(crate::templates::embedded()))
+    }
+}
 
 impl Verifier for FinalAnswer {
     fn name(&self) -> &str {
@@ -230,11 +239,17 @@ impl Verifier for FinalAnswer {
         input: VerifyInput<'_>,
         _ctx: &NodeContext,
     ) -> Result<Option<Evidence>, NodeError> {
-        Ok(Some(FinalAnswer::read(&input.attempt.answer)))
+        Ok(Some(self.read(&input.attempt.answer)?))
     }
 }
 
 impl FinalAnswer {
+    /// Reads final answers, wording feedback with `templates`
+    /// (`final_answer_feedback.j2`).
+    pub fn new(templates: Arc<Templates>) -> Self {
+        FinalAnswer { templates }
+    }
+
     /// The evidence for a math solution `answer`: its final answer in the
     /// details, and feedback that says how it was found.
     ///
@@ -242,22 +257,20 @@ impl FinalAnswer {
     /// use hone_agents::verifier::FinalAnswer;
     /// use hone_agents::refine::Attempt;
     /// let answer = "2 + 2 = 4\nFINAL ANSWER: 4";
-    /// let attempt = Attempt::new(answer).with_evidence(FinalAnswer::read(answer));
+    /// let attempt = Attempt::new(answer).with_evidence(FinalAnswer::default().read(answer).unwrap());
     /// assert_eq!(attempt.final_answer(), Some("4"));
     /// ```
-    pub fn read(answer: &str) -> Evidence {
+    pub fn read(&self, answer: &str) -> Result<Evidence, TemplateError> {
         let extracted = hone_tools::answer::extract_final_answer(answer).unwrap_or_default();
-        let feedback = if extracted.is_empty() {
-            "No final answer was found: end with a line `FINAL ANSWER: <answer>`.".to_string()
-        } else if !has_final_answer_marker(answer) {
-            format!(
-                "No final answer was found (no `FINAL ANSWER:` line or \\boxed{{}}); the last line was read as the answer: {extracted}"
-            )
-        } else {
-            format!("Extracted final answer: {extracted}")
-        };
-        Evidence::informative(FINAL_ANSWER, feedback)
-            .with_details(serde_json::json!({ FINAL_ANSWER: extracted }))
+        let feedback = self.templates.render(
+            "final_answer_feedback.j2",
+            serde_json::json!({
+                "extracted": extracted,
+                "marked": has_final_answer_marker(answer),
+            }),
+        )?;
+        Ok(Evidence::informative(FINAL_ANSWER, feedback)
+            .with_details(serde_json::json!({ FINAL_ANSWER: extracted })))
     }
 }
 
@@ -317,7 +330,7 @@ impl Verifier for RequirementChecklist {
         if input.requirements.is_empty() {
             return Ok(None);
         }
-        let prompt = self.templates.render(
+        let prompt = self.templates.prompt(
             "design_checklist.j2",
             serde_json::json!({
                 "task": input.task,
@@ -346,6 +359,7 @@ impl Verifier for RequirementChecklist {
 #[derive(Clone)]
 pub struct TaskVerifier {
     public_tests: Option<PublicTests>,
+    final_answer: FinalAnswer,
     checklist: RequirementChecklist,
 }
 
@@ -354,6 +368,7 @@ impl TaskVerifier {
     pub fn from_config(cfg: &RefineConfig) -> Self {
         TaskVerifier {
             public_tests: cfg.harness.clone().map(PublicTests::new),
+            final_answer: FinalAnswer::new(cfg.templates.clone()),
             checklist: RequirementChecklist::from_config(cfg),
         }
     }
@@ -377,7 +392,7 @@ impl Verifier for TaskVerifier {
                     "the task has public tests but no sandbox harness is configured",
                 )),
             },
-            TaskKind::Math => FinalAnswer.verify(input, ctx).await,
+            TaskKind::Math => self.final_answer.verify(input, ctx).await,
             TaskKind::Design => self.checklist.verify(input, ctx).await,
             TaskKind::Text => Ok(None),
         }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use hone_core::graph::{NodeContext, NodeError};
 use hone_core::ModelError;
 use hone_tools::{Harness, TestReport, TestSuite};
+use tracing::Instrument;
 
 use crate::events::AgentEvent;
 use crate::refine::{Attempt, RefineConfig, RefineState, TestOutcome};
@@ -74,11 +75,30 @@ pub async fn verify_attempt(
         public_tests: state.public_tests.as_ref(),
         requirements: &state.requirements,
     };
+    let span = tracing::info_span!(
+        "verify",
+        hone.round = round,
+        hone.verifier = tracing::field::Empty,
+        hone.verified = tracing::field::Empty,
+        hone.evidence.passed = tracing::field::Empty,
+        hone.evidence.total = tracing::field::Empty,
+    );
     let evidence = match &cfg.verifier {
-        Some(verifier) => verifier.verify(input, ctx).await?,
-        None => TaskVerifier::from_config(cfg).verify(input, ctx).await?,
+        Some(verifier) => verifier.verify(input, ctx).instrument(span.clone()).await?,
+        None => {
+            TaskVerifier::from_config(cfg)
+                .verify(input, ctx)
+                .instrument(span.clone())
+                .await?
+        }
     };
     if let Some(evidence) = &evidence {
+        span.record("hone.verifier", evidence.verifier.as_str());
+        if let Some(verified) = evidence.verified() {
+            span.record("hone.verified", verified);
+        }
+        span.record("hone.evidence.passed", evidence.passed as u64);
+        span.record("hone.evidence.total", evidence.total as u64);
         AgentEvent::Evidence {
             round,
             evidence: evidence.clone(),

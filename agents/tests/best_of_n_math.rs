@@ -6,7 +6,6 @@ use std::sync::Arc;
 use hone_agents::best_of_n::{best_of_n_graph, BestOfN};
 use hone_agents::refine::{RefineConfig, RefineState, TaskKind};
 use hone_core::graph::RunOptions;
-use hone_core::templates::Templates;
 use hone_core::ScriptedModel;
 use hone_sandbox::{Sandbox, SandboxConfig};
 use hone_tools::Harness;
@@ -23,7 +22,7 @@ async fn symbolically_equal_answers_vote_together() {
             _ => "FINAL ANSWER: (x+1)*(x-1)",
         },
     ));
-    let cfg = RefineConfig::new(model.clone(), Arc::new(Templates::embedded()))
+    let cfg = RefineConfig::new(model.clone(), Arc::new(hone_agents::templates::embedded()))
         .with_max_tokens(64)
         .with_harness(Arc::new(Harness::new(Sandbox::new(
             SandboxConfig::default(),

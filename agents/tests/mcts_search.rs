@@ -5,7 +5,6 @@ use std::sync::Arc;
 use hone_agents::mcts::{rethink_mcts_graph, MctsSettings, MctsState, RethinkMode, SelfEvalScale};
 use hone_agents::refine::RefineConfig;
 use hone_core::graph::RunOptions;
-use hone_core::templates::Templates;
 use hone_core::{Budget, ChatRequest, ScriptedModel};
 use hone_sandbox::{Sandbox, SandboxConfig};
 use hone_tools::{Harness, TestSuite};
@@ -18,16 +17,16 @@ fn prompt(r: &ChatRequest) -> &str {
 }
 
 fn is_expand(r: &ChatRequest) -> bool {
-    prompt(r).contains("possible next thoughts")
+    r.template.as_deref() == Some("mcts_expand.j2")
 }
 fn is_code(r: &ChatRequest) -> bool {
-    prompt(r).contains("following the plan")
+    r.template.as_deref() == Some("mcts_code.j2")
 }
 fn is_self_eval(r: &ChatRequest) -> bool {
-    prompt(r).contains("Rate how likely")
+    r.template.as_deref() == Some("mcts_self_eval.j2")
 }
 fn is_rethink(r: &ChatRequest) -> bool {
-    prompt(r).contains("led to code that fails its tests")
+    r.template.as_deref() == Some("mcts_rethink.j2")
 }
 
 fn public_tests() -> TestSuite {
@@ -41,9 +40,9 @@ fn public_tests() -> TestSuite {
 }
 
 fn cfg(model: Arc<ScriptedModel>) -> RefineConfig {
-    RefineConfig::new(model, Arc::new(Templates::embedded())).with_harness(Arc::new(Harness::new(
-        Sandbox::new(SandboxConfig::default()),
-    )))
+    RefineConfig::new(model, Arc::new(hone_agents::templates::embedded())).with_harness(Arc::new(
+        Harness::new(Sandbox::new(SandboxConfig::default())),
+    ))
 }
 
 const TWO_THOUGHTS: &str = r#"{"thoughts": [{"thought": "Subtract b from a.", "reasonableness": 0.9}, {"thought": "Add the two numbers.", "reasonableness": 0.1}]}"#;

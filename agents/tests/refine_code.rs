@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use hone_agents::refine::{self_refine_graph, RefineConfig, RefineState, TaskKind};
 use hone_core::graph::RunOptions;
-use hone_core::templates::Templates;
 use hone_core::ScriptedModel;
 use hone_sandbox::{Sandbox, SandboxConfig};
 use hone_tools::{Harness, TestSuite};
@@ -24,7 +23,7 @@ async fn failing_tests_drive_the_refinement_and_passing_tests_end_it() {
     let model = Arc::new(
         ScriptedModel::new()
             .with_rule(
-                |r| r.messages[0].content.contains("careful reviewer"),
+                |r| r.template.as_deref() == Some("refine_critic.j2"),
                 |r| {
                     // The critic sees the execution evidence.
                     assert!(
@@ -36,12 +35,12 @@ async fn failing_tests_drive_the_refinement_and_passing_tests_end_it() {
                 },
             )
             .with_rule(
-                |r| r.messages[0].content.contains("was reviewed"),
+                |r| r.template.as_deref() == Some("refine_refiner.j2"),
                 |_| FIXED,
             )
             .with_rule(|_| true, |_| BUGGY),
     );
-    let cfg = RefineConfig::new(model.clone(), Arc::new(Templates::embedded()))
+    let cfg = RefineConfig::new(model.clone(), Arc::new(hone_agents::templates::embedded()))
         .with_max_tokens(256)
         .with_harness(Arc::new(Harness::new(Sandbox::new(
             SandboxConfig::default(),

@@ -6,16 +6,13 @@
 //! measured in steady state (a new run starts as soon as one finishes).
 //! Last line: `RESULT efficiency=<achieved/ideal throughput>`.
 
-#[path = "../tests/support/fake_openai.rs"]
-mod fake_openai;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_openai::{FakeServer, Reply};
 use hone_core::graph::{node_fn, Graph, GraphBuilder, NodeContext, RunOptions};
 use hone_core::openai::{OpenAiConfig, OpenAiModel};
 use hone_core::{ChatRequest, LanguageModel, Message};
+use hone_test_support::{FakeServer, Reply};
 
 const RUNS: usize = 512;
 const CALLS: usize = 4;

@@ -117,6 +117,13 @@ pub struct ChatRequest {
     /// cached answer.
     #[serde(default)]
     pub sample_index: u32,
+    /// The prompt template the request was rendered from, if any (see
+    /// [`Templates::prompt`](crate::templates::Templates::prompt)). Never
+    /// sent and not part of the response-cache key: it lets tests script
+    /// answers by template ([`ScriptedModel::on_template`](crate::ScriptedModel::on_template))
+    /// and traces name the prompt (`hone.template`).
+    #[serde(skip)]
+    pub template: Option<String>,
 }
 
 impl ChatRequest {
@@ -129,6 +136,24 @@ impl ChatRequest {
             tools: Vec::new(),
             tool_choice: ToolChoice::Auto,
             sample_index: 0,
+            template: None,
+        }
+    }
+
+    /// A one-message request (the user turn) from a rendered prompt,
+    /// remembering its template.
+    ///
+    /// ```
+    /// use hone_core::{templates::Templates, ChatRequest};
+    /// let t = Templates::new().with_template("ask.j2", "What is {{ x }}?").unwrap();
+    /// let req = ChatRequest::from_prompt(t.prompt("ask.j2", serde_json::json!({"x": "2+2"})).unwrap());
+    /// assert_eq!(req.messages[0].content, "What is 2+2?");
+    /// assert_eq!(req.template.as_deref(), Some("ask.j2"));
+    /// ```
+    pub fn from_prompt(prompt: crate::templates::Prompt) -> Self {
+        ChatRequest {
+            template: Some(prompt.template),
+            ..Self::new(vec![Message::user(prompt.text)])
         }
     }
 
@@ -243,6 +268,28 @@ impl ChatResponse {
                 text: text.into(),
                 tool_calls: Vec::new(),
                 finish_reason: FinishReason::Stop,
+            }],
+            usage: Usage::default(),
+            from_cache: false,
+        }
+    }
+
+    /// A single-choice response in which the model calls `calls` (handy in
+    /// tests and scripted models).
+    ///
+    /// ```
+    /// use hone_core::{ChatResponse, FinishReason, ToolCall};
+    /// let call = ToolCall { id: "c1".into(), name: "add".into(), arguments: r#"{"a":1,"b":2}"#.into() };
+    /// let r = ChatResponse::tool_calls("fake-model", vec![call]);
+    /// assert_eq!(r.choices[0].finish_reason, FinishReason::ToolCalls);
+    /// ```
+    pub fn tool_calls(model: impl Into<String>, calls: Vec<ToolCall>) -> Self {
+        ChatResponse {
+            model: model.into(),
+            choices: vec![Choice {
+                text: String::new(),
+                tool_calls: calls,
+                finish_reason: FinishReason::ToolCalls,
             }],
             usage: Usage::default(),
             from_cache: false,

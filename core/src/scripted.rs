@@ -122,6 +122,32 @@ impl ScriptedModel {
         self
     }
 
+    /// Adds a rule that answers requests rendered from `template` (a file
+    /// name such as `refine_critic.j2`, see [`ChatRequest::template`]) with
+    /// a text computed from the request. Scripts written this way keep
+    /// working when a template's wording changes.
+    ///
+    /// ```
+    /// use hone_core::{templates::Templates, ChatRequest, LanguageModel, ScriptedModel};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let t = Templates::new().with_template("critic.j2", "Critique: {{ a }}").unwrap();
+    /// let model = ScriptedModel::new().on_template("critic.j2", |_| "VERDICT: CORRECT");
+    /// let req = ChatRequest::from_prompt(t.prompt("critic.j2", serde_json::json!({"a": "4"})).unwrap());
+    /// assert_eq!(model.chat(&req).await.unwrap().first_text(), "VERDICT: CORRECT");
+    /// # });
+    /// ```
+    pub fn on_template<R, S>(self, template: &str, respond: R) -> Self
+    where
+        R: Fn(&ChatRequest) -> S + Send + Sync + 'static,
+        S: Into<String>,
+    {
+        let template = template.to_string();
+        self.with_rule(
+            move |req| req.template.as_deref() == Some(template.as_str()),
+            respond,
+        )
+    }
+
     /// Adds a rule that answers matching requests with a full response or an error.
     pub fn with_response_rule<M, R>(self, matches: M, respond: R) -> Self
     where

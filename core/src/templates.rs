@@ -1,17 +1,17 @@
 //! Prompt templates.
 //!
-//! Every prompt hone sends lives in a `templates/*.j2` file (minijinja, with
-//! strict undefined: a missing variable is an error, never an empty string).
-//! The files are embedded at build time; [`Templates::with_override_dir`]
-//! replaces or adds templates from a directory at run time (the CLI's
-//! `--templates DIR`). Errors name the file and the line.
+//! The engine for prompt templates (minijinja, with strict undefined: a
+//! missing variable is an error, never an empty string). The templates
+//! themselves belong to the agents that send them: hone-agents embeds its
+//! `templates/*.j2` at build time (`hone_agents::templates::embedded`).
+//! [`Templates::with_override_dir`] replaces or adds templates from a
+//! directory at run time (the CLI's `--templates DIR`). Errors name the
+//! file and the line.
 
 use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
-
-include!(concat!(env!("OUT_DIR"), "/embedded_templates.rs"));
 
 /// A template could not be loaded or rendered.
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +44,22 @@ pub enum TemplateError {
     },
 }
 
+/// A rendered prompt and the name of the template it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// The template's file name, e.g. `refine_critic.j2`.
+    pub template: String,
+    /// The rendered text.
+    pub text: String,
+}
+
 /// The set of prompt templates.
 ///
 /// ```
 /// use hone_core::templates::Templates;
 /// let dir = tempfile::tempdir().unwrap();
 /// std::fs::write(dir.path().join("greet.j2"), "Hello {{ name }}!").unwrap();
-/// let t = Templates::embedded().with_override_dir(dir.path()).unwrap();
+/// let t = Templates::new().with_override_dir(dir.path()).unwrap();
 /// assert_eq!(t.render("greet.j2", serde_json::json!({"name": "hone"})).unwrap(), "Hello hone!");
 /// // Strict undefined: a missing variable is an error naming the file and line.
 /// let err = t.render("greet.j2", serde_json::json!({})).unwrap_err().to_string();
@@ -93,25 +102,43 @@ fn convert(file: &str, err: &minijinja::Error) -> TemplateError {
 }
 
 impl Templates {
-    /// The templates embedded at build time.
+    /// No templates.
+    pub fn new() -> Self {
+        Templates {
+            env: new_env(),
+            origins: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Templates compiled into a program: `(file name, source)` pairs,
+    /// shown in errors as `{origin_dir}/{name}`.
     ///
-    /// # Panics
-    ///
-    /// Never for a released build: the embedded templates are checked by the
-    /// test suite (see `every_embedded_template_parses`).
-    pub fn embedded() -> Self {
-        let mut env = new_env();
-        let mut origins = std::collections::BTreeMap::new();
-        for (name, source) in EMBEDDED {
-            if let Err(e) = env.add_template(name, source) {
-                // A broken embedded template is a build defect; keep the
-                // others usable and report this one when it is rendered.
+    /// A template that does not parse is left out and logged, so the others
+    /// stay usable; rendering it then fails with its name. Crates that embed
+    /// templates test that every one parses (see
+    /// [`Templates::check_sources`]).
+    pub fn from_static(sources: &'static [(&'static str, &'static str)], origin_dir: &str) -> Self {
+        let mut templates = Self::new();
+        for (name, source) in sources {
+            if let Err(e) = templates.env.add_template(name, source) {
                 tracing::error!(template = name, error = %e, "embedded template does not parse");
                 continue;
             }
-            origins.insert(name.to_string(), format!("templates/{name}"));
+            templates
+                .origins
+                .insert(name.to_string(), format!("{origin_dir}/{name}"));
         }
-        Templates { env, origins }
+        templates
+    }
+
+    /// Checks that every template of `sources` parses.
+    pub fn check_sources(sources: &[(&str, &str)], origin_dir: &str) -> Result<(), TemplateError> {
+        let mut env = new_env();
+        for (name, source) in sources {
+            env.add_template(name, source)
+                .map_err(|e| convert(&format!("{origin_dir}/{name}"), &e))?;
+        }
+        Ok(())
     }
 
     /// Adds or replaces templates with every `*.j2` file of `dir`.
@@ -159,6 +186,15 @@ impl Templates {
         self.origins.keys().map(String::as_str).collect()
     }
 
+    /// Renders template `name` with `context` into a [`Prompt`] that keeps
+    /// the template's name.
+    pub fn prompt(&self, name: &str, context: impl Serialize) -> Result<Prompt, TemplateError> {
+        Ok(Prompt {
+            template: name.to_string(),
+            text: self.render(name, context)?,
+        })
+    }
+
     /// Renders template `name` with `context`.
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, TemplateError> {
         let template = self
@@ -178,7 +214,7 @@ impl Templates {
 
 impl Default for Templates {
     fn default() -> Self {
-        Self::embedded()
+        Self::new()
     }
 }
 
@@ -186,14 +222,21 @@ impl Default for Templates {
 mod tests {
     use super::*;
 
+    static SOURCES: &[(&str, &str)] = &[("a.j2", "A {{ x }}"), ("b.j2", "B")];
+
     #[test]
-    fn every_embedded_template_parses() {
-        let mut env = new_env();
-        for (name, source) in EMBEDDED {
-            env.add_template(name, source)
-                .unwrap_or_else(|e| panic!("templates/{name} does not parse: {e}"));
-        }
-        assert!(!EMBEDDED.is_empty(), "no templates were embedded");
+    fn static_sources_are_named_by_their_origin() {
+        let t = Templates::from_static(SOURCES, "mine");
+        assert_eq!(t.names(), ["a.j2", "b.j2"]);
+        let err = t
+            .render("a.j2", serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mine/a.j2:1"), "{err}");
+        assert!(Templates::check_sources(&[("c.j2", "{% if %}")], "mine")
+            .unwrap_err()
+            .to_string()
+            .contains("mine/c.j2"));
     }
 
     #[test]
@@ -201,7 +244,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.j2");
         std::fs::write(&path, "line one\nline two {% if %}\n").unwrap();
-        let err = Templates::embedded()
+        let err = Templates::from_static(SOURCES, "templates")
             .with_override_dir(dir.path())
             .unwrap_err()
             .to_string();
@@ -210,16 +253,18 @@ mod tests {
 
     #[test]
     fn override_replaces_embedded() {
-        let name = EMBEDDED[0].0;
+        let name = SOURCES[0].0;
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(name), "overridden").unwrap();
-        let t = Templates::embedded().with_override_dir(dir.path()).unwrap();
+        let t = Templates::from_static(SOURCES, "templates")
+            .with_override_dir(dir.path())
+            .unwrap();
         assert_eq!(t.render(name, serde_json::json!({})).unwrap(), "overridden");
     }
 
     #[test]
     fn unknown_template_lists_known_ones() {
-        let err = Templates::embedded()
+        let err = Templates::from_static(SOURCES, "templates")
             .render("nope.j2", serde_json::json!({}))
             .unwrap_err()
             .to_string();
@@ -228,7 +273,7 @@ mod tests {
 
     #[test]
     fn missing_directory_is_named() {
-        let err = Templates::embedded()
+        let err = Templates::from_static(SOURCES, "templates")
             .with_override_dir(Path::new("/no/such/dir"))
             .unwrap_err()
             .to_string();

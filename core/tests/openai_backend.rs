@@ -1,13 +1,11 @@
 //! The OpenAI-compatible backend against a real HTTP server on loopback.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use hone_core::openai::{ApiKey, OpenAiConfig, OpenAiModel, RetryPolicy};
 use hone_core::{ChatRequest, FinishReason, LanguageModel, Message, ModelError, StreamEvent};
-use support::fake_openai::{FakeServer, Reply};
+use hone_test_support::{FakeServer, Reply};
 
 fn config(server: &FakeServer) -> OpenAiConfig {
     OpenAiConfig::new(server.base_url(), "fake-model")

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use hone_core::{
     ChatRequest, ChatResponse, ChatStream, Choice, FinishReason, LanguageModel, Message,
-    ModelDescriptor, ModelError, ResponseFormat, StreamEvent, Usage,
+    ModelDescriptor, ModelError, ResponseFormat, StreamEvent, ToolChoice, Usage,
 };
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::provision::{check_gguf, ProvisionError};
 use crate::template::{ChatTemplate, TemplateError, CHATML_TEMPLATE};
-use crate::text::{parse_tool_calls, StopMatcher, Utf8Decoder};
+use crate::text::{parse_tool_calls, StopMatcher, ToolCallFilter, Utf8Decoder};
 
 /// Default sampling temperature when a request sets none (llama.cpp's).
 const DEFAULT_TEMPERATURE: f32 = 0.8;
@@ -165,8 +165,9 @@ struct GenParams {
     seed: u32,
     stop: Vec<String>,
     n: u32,
-    /// Constrain the output to a JSON object.
-    json: bool,
+    /// A GBNF grammar the output must match (JSON mode, a required tool
+    /// call).
+    grammar: Option<String>,
 }
 
 enum WorkerEvent {
@@ -432,16 +433,93 @@ fn gen_params(request: &ChatRequest) -> Result<GenParams, ModelError> {
         seed,
         stop: s.stop.clone(),
         n: s.n,
-        // A JSON schema is honoured as "some JSON object": the grammar does
-        // not encode the schema.
-        json: !matches!(request.response_format, ResponseFormat::Text),
+        grammar: output_grammar(request),
     })
+}
+
+/// The grammar a request's output must match: a tool call whose arguments
+/// follow the tool's parameter schema when the request requires one
+/// (`tool_choice` `required` or a named tool); the schema of a
+/// `json_schema` response format; any JSON object for `json_object`.
+/// Schemas are converted by llama.cpp's own converter; one it cannot
+/// convert falls back to "any JSON object" (output is still validated by
+/// whoever asked for the schema).
+fn output_grammar(request: &ChatRequest) -> Option<String> {
+    let required: Vec<&hone_core::ToolSpec> = match &request.tool_choice {
+        ToolChoice::Required => request.tools.iter().collect(),
+        ToolChoice::Tool(name) => request.tools.iter().filter(|t| &t.name == name).collect(),
+        ToolChoice::Auto | ToolChoice::None => Vec::new(),
+    };
+    if !required.is_empty() {
+        return Some(tool_call_grammar(&required));
+    }
+    match &request.response_format {
+        ResponseFormat::Text => None,
+        ResponseFormat::JsonObject => Some(JSON_GRAMMAR.to_string()),
+        ResponseFormat::JsonSchema { schema, .. } => {
+            Some(schema_grammar(schema).unwrap_or_else(|| JSON_GRAMMAR.to_string()))
+        }
+    }
+}
+
+/// llama.cpp's grammar for `schema`, or `None` when it cannot convert it.
+fn schema_grammar(schema: &serde_json::Value) -> Option<String> {
+    match llama_cpp_2::json_schema_to_grammar(&schema.to_string()) {
+        Ok(grammar) => Some(grammar),
+        Err(e) => {
+            tracing::warn!(error = %e, "JSON schema not convertible to a grammar; any JSON object allowed");
+            None
+        }
+    }
+}
+
+/// A Hermes-style call (what [`parse_tool_calls`] reads) of one of
+/// `tools`: `{"name": …, "arguments": …}` with the arguments held to that
+/// tool's parameter schema.
+fn tool_call_grammar(tools: &[&hone_core::ToolSpec]) -> String {
+    let call = serde_json::json!({
+        "oneOf": tools.iter().map(|t| serde_json::json!({
+            "type": "object",
+            "properties": {
+                "name": {"const": t.name},
+                "arguments": if t.parameters.is_object() && t.parameters.as_object().is_some_and(|o| !o.is_empty()) {
+                    t.parameters.clone()
+                } else {
+                    serde_json::json!({"type": "object"})
+                },
+            },
+            "required": ["name", "arguments"],
+            "additionalProperties": false,
+        })).collect::<Vec<_>>()
+    });
+    let body = schema_grammar(&call)
+        .map(|g| g.replacen("root ::=", "call ::=", 1))
+        .unwrap_or_else(|| {
+            // Any JSON object under `call`, from the JSON-object grammar.
+            JSON_GRAMMAR
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| l.replacen("root    ::= object", "call ::= object", 1))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+    format!("root ::= \"<tool_call>\\n\" call \"\\n</tool_call>\"\n{body}\n")
+}
+
+/// The tools the prompt offers: none when the request says the model must
+/// not call any.
+fn offered_tools(request: &ChatRequest) -> &[hone_core::ToolSpec] {
+    if request.tool_choice == ToolChoice::None {
+        &[]
+    } else {
+        &request.tools
+    }
 }
 
 fn prepare_prompt(shared: &Shared, request: &ChatRequest) -> Result<Vec<LlamaToken>, ModelError> {
     let text = shared
         .template
-        .render(&request.messages, &request.tools, true)
+        .render(&request.messages, offered_tools(request), true)
         .map_err(|e| ModelError::Rejected {
             status: 400,
             message: e.to_string(),
@@ -598,10 +676,10 @@ fn sampler(
     choice: u32,
 ) -> Result<LlamaSampler, ModelError> {
     let mut chain = Vec::new();
-    if params.json {
+    if let Some(grammar) = &params.grammar {
         chain.push(
-            LlamaSampler::grammar(model, JSON_GRAMMAR, "root")
-                .map_err(|e| ModelError::Backend(format!("JSON grammar: {e}")))?,
+            LlamaSampler::grammar(model, grammar, "root")
+                .map_err(|e| ModelError::Backend(format!("output grammar: {e}")))?,
         );
     }
     if params.temperature <= 0.0 {
@@ -755,27 +833,58 @@ struct Collector {
     model: String,
     with_tools: bool,
     choices: Vec<Choice>,
+    /// Per choice, when tools are offered: keeps call markup out of deltas.
+    filters: Vec<ToolCallFilter>,
 }
 
 impl Collector {
-    fn finish_choice(&mut self, text: String, finish: FinishReason) {
+    fn new(model: String, with_tools: bool) -> Self {
+        Collector {
+            model,
+            with_tools,
+            choices: Vec::new(),
+            filters: Vec::new(),
+        }
+    }
+
+    fn filter(&mut self, choice: u32) -> &mut ToolCallFilter {
+        let index = choice as usize;
+        while self.filters.len() <= index {
+            self.filters.push(ToolCallFilter::default());
+        }
+        &mut self.filters[index]
+    }
+
+    /// The part of a delta that may be shown.
+    fn shown(&mut self, choice: u32, text: &str) -> String {
+        if self.with_tools {
+            self.filter(choice).push(text)
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Records the next choice; returns the text still to stream for it.
+    fn finish_choice(&mut self, text: String, finish: FinishReason) -> String {
         let index = self.choices.len();
-        let (text, tool_calls, finish) = if self.with_tools {
+        let (text, tool_calls, finish, rest) = if self.with_tools {
             let (text, calls) = parse_tool_calls(&text, &format!("call_{index}"));
             let finish = if calls.is_empty() {
                 finish
             } else {
                 FinishReason::ToolCalls
             };
-            (text, calls, finish)
+            let rest = self.filter(index as u32).finish(&text);
+            (text, calls, finish, rest)
         } else {
-            (text, Vec::new(), finish)
+            (text, Vec::new(), finish, String::new())
         };
         self.choices.push(Choice {
             text,
             tool_calls,
             finish_reason: finish,
         });
+        rest
     }
 
     fn response(&mut self, usage: Usage) -> ChatResponse {
@@ -796,15 +905,16 @@ impl LanguageModel for LocalModel {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         let mut rx = self.start(request).await?;
-        let mut collector = Collector {
-            model: self.descriptor.model.clone(),
-            with_tools: !request.tools.is_empty(),
-            choices: Vec::new(),
-        };
+        let mut collector = Collector::new(
+            self.descriptor.model.clone(),
+            !offered_tools(request).is_empty(),
+        );
         while let Some(event) = rx.recv().await {
             match event {
                 WorkerEvent::Delta { .. } => {}
-                WorkerEvent::Finished { text, finish } => collector.finish_choice(text, finish),
+                WorkerEvent::Finished { text, finish } => {
+                    collector.finish_choice(text, finish);
+                }
                 WorkerEvent::Done { usage } => return Ok(collector.response(usage)),
                 WorkerEvent::Error(e) => return Err(e),
             }
@@ -816,11 +926,10 @@ impl LanguageModel for LocalModel {
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ModelError> {
         let rx = self.start(request).await?;
-        let collector = Collector {
-            model: self.descriptor.model.clone(),
-            with_tools: !request.tools.is_empty(),
-            choices: Vec::new(),
-        };
+        let collector = Collector::new(
+            self.descriptor.model.clone(),
+            !offered_tools(request).is_empty(),
+        );
         let stream = futures::stream::unfold(
             (rx, collector, false),
             |(mut rx, mut collector, done)| async move {
@@ -830,11 +939,19 @@ impl LanguageModel for LocalModel {
                 loop {
                     let item = match rx.recv().await {
                         Some(WorkerEvent::Delta { choice, text }) => {
+                            let text = collector.shown(choice, &text);
+                            if text.is_empty() {
+                                continue;
+                            }
                             Ok(StreamEvent::Delta { choice, text })
                         }
                         Some(WorkerEvent::Finished { text, finish }) => {
-                            collector.finish_choice(text, finish);
-                            continue;
+                            let choice = collector.choices.len() as u32;
+                            let rest = collector.finish_choice(text, finish);
+                            if rest.is_empty() {
+                                continue;
+                            }
+                            Ok(StreamEvent::Delta { choice, text: rest })
                         }
                         Some(WorkerEvent::Done { usage }) => {
                             let response = collector.response(usage);

@@ -553,6 +553,7 @@ fn to_chat_request(w: WireRequest, caps: Caps) -> Result<(ChatRequest, bool, boo
             .collect(),
         tool_choice: to_tool_choice(w.tool_choice)?,
         sample_index: 0,
+        template: None,
     };
     let include_usage = w.stream_options.is_some_and(|o| o.include_usage);
     Ok((request, w.stream, include_usage))

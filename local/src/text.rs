@@ -211,13 +211,113 @@ pub fn parse_tool_calls(text: &str, id_prefix: &str) -> (String, Vec<ToolCall>) 
     if calls.is_empty() {
         (text.to_string(), calls)
     } else {
-        (kept.trim().to_string(), calls)
+        // Trailing whitespace was the separator before a call; leading
+        // whitespace stays, so the text streamed before the first call
+        // (see [`ToolCallFilter`]) is a prefix of this text.
+        (kept.trim_end().to_string(), calls)
+    }
+}
+
+/// Keeps tool-call markup out of streamed text: passes text through until
+/// a `<tool_call>` begins, holding back what could be the start of one (and
+/// the whitespace before it); after it, nothing. [`ToolCallFilter::finish`]
+/// then yields what the final text (from [`parse_tool_calls`]) has beyond
+/// what was streamed, so the deltas add up to the final text.
+///
+/// ```
+/// use hone_local::text::{parse_tool_calls, ToolCallFilter};
+/// let pieces = ["Let me", " look. <tool", "_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>"];
+/// let mut filter = ToolCallFilter::default();
+/// let mut streamed: String = pieces.iter().map(|p| filter.push(p)).collect();
+/// let (text, calls) = parse_tool_calls(&pieces.concat(), "call");
+/// streamed.push_str(&filter.finish(&text));
+/// assert_eq!(streamed, "Let me look.");
+/// assert_eq!((text.as_str(), calls.len()), ("Let me look.", 1));
+/// ```
+#[derive(Debug, Default)]
+pub struct ToolCallFilter {
+    pending: String,
+    emitted: String,
+    in_call: bool,
+}
+
+impl ToolCallFilter {
+    const OPEN: &'static str = "<tool_call>";
+
+    /// Takes the next piece of generated text; returns what may be shown.
+    pub fn push(&mut self, piece: &str) -> String {
+        if self.in_call {
+            return String::new();
+        }
+        self.pending.push_str(piece);
+        let ready = match self.pending.find(Self::OPEN) {
+            Some(start) => {
+                self.in_call = true;
+                self.pending[..start].trim_end().len()
+            }
+            None => {
+                // The longest suffix that could begin `<tool_call>`…
+                let partial = (1..Self::OPEN.len())
+                    .rev()
+                    .find(|&n| {
+                        self.pending.len() >= n
+                            && self.pending.is_char_boundary(self.pending.len() - n)
+                            && Self::OPEN.starts_with(&self.pending[self.pending.len() - n..])
+                    })
+                    .unwrap_or(0);
+                // …and the whitespace before it.
+                self.pending[..self.pending.len() - partial]
+                    .trim_end()
+                    .len()
+            }
+        };
+        let out: String = self.pending.drain(..ready).collect();
+        if self.in_call {
+            self.pending.clear();
+        }
+        self.emitted.push_str(&out);
+        out
+    }
+
+    /// The rest of `final_text` after what was already shown (empty if
+    /// what was shown is not a prefix of it).
+    pub fn finish(&mut self, final_text: &str) -> String {
+        let rest = final_text
+            .strip_prefix(self.emitted.as_str())
+            .unwrap_or_default()
+            .to_string();
+        self.emitted.push_str(&rest);
+        rest
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_text_never_shows_tool_markup_and_adds_up_to_the_final_text() {
+        let text = "  Sure.\n<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n</tool_call>\nDone <3";
+        // Every way of cutting the text into two pieces.
+        for cut in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let mut filter = ToolCallFilter::default();
+            let mut streamed = filter.push(&text[..cut]);
+            streamed.push_str(&filter.push(&text[cut..]));
+            assert!(!streamed.contains('<'), "cut {cut}: {streamed:?}");
+            let (final_text, calls) = parse_tool_calls(text, "c");
+            assert_eq!(calls.len(), 1);
+            streamed.push_str(&filter.finish(&final_text));
+            assert_eq!(streamed, final_text, "cut {cut}");
+        }
+        // Without a call, the text streams whole.
+        let mut filter = ToolCallFilter::default();
+        let plain = "a < b and c <tool";
+        let mut streamed = filter.push(plain);
+        let (final_text, calls) = parse_tool_calls(plain, "c");
+        assert!(calls.is_empty());
+        streamed.push_str(&filter.finish(&final_text));
+        assert_eq!(streamed, plain);
+    }
 
     #[test]
     fn invalid_bytes_become_replacement_characters() {

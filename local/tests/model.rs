@@ -357,6 +357,64 @@ async fn json_mode_constrains_the_output_to_an_object() {
     }
 }
 
+fn weather_tool() -> hone_core::ToolSpec {
+    hone_core::ToolSpec {
+        name: "get_weather".into(),
+        description: "Current weather in a city".into(),
+        parameters: serde_json::json!({
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"]
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_required_tool_call_is_always_well_formed_and_never_streamed_as_text() {
+    let m = shared();
+    let mut req = ask("What is the weather in Paris?")
+        .with_temperature(0.0)
+        .with_max_tokens(96)
+        .with_tools(vec![weather_tool()]);
+    req.tool_choice = hone_core::ToolChoice::Required;
+    let mut stream = m.chat_stream(&req).await.unwrap();
+    let mut streamed = String::new();
+    let mut done = None;
+    while let Some(event) = stream.next().await {
+        match event.unwrap() {
+            StreamEvent::Delta { text, .. } => streamed.push_str(&text),
+            StreamEvent::Done(r) => done = Some(r),
+        }
+    }
+    let done = done.expect("a Done event");
+    let choice = &done.choices[0];
+    // The grammar makes even a 135M model call the tool, with JSON
+    // arguments, and nothing else.
+    assert_eq!(choice.finish_reason, FinishReason::ToolCalls, "{choice:?}");
+    assert_eq!(choice.tool_calls.len(), 1, "{choice:?}");
+    assert_eq!(choice.tool_calls[0].name, "get_weather");
+    assert!(choice.tool_calls[0].arguments_json().unwrap().is_object());
+    assert!(!streamed.contains("<tool_call>"), "{streamed:?}");
+    assert_eq!(streamed, choice.text);
+}
+
+#[tokio::test]
+async fn tool_choice_none_offers_no_tools() {
+    let m = shared();
+    let mut req = ask("Say hi.")
+        .with_temperature(0.0)
+        .with_max_tokens(16)
+        .with_tools(vec![weather_tool()]);
+    req.tool_choice = hone_core::ToolChoice::None;
+    let with_none = m.chat(&req).await.unwrap();
+    let plain = m
+        .chat(&ask("Say hi.").with_temperature(0.0).with_max_tokens(16))
+        .await
+        .unwrap();
+    assert!(with_none.choices[0].tool_calls.is_empty());
+    assert_eq!(with_none.first_text(), plain.first_text());
+}
+
 #[test]
 fn loading_a_non_gguf_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,9 @@ use tracing::Instrument;
 
 use crate::budget::{Budget, BudgetTracker, UsageCount};
 use crate::graph::events::{EventSender, RunEvent};
-use crate::model::{ChatRequest, ChatResponse, LanguageModel, ModelError};
+use futures::StreamExt;
+
+use crate::model::{ChatRequest, ChatResponse, LanguageModel, ModelError, StreamEvent};
 
 pub(crate) struct RunShared {
     pub(crate) run_id: String,
@@ -139,14 +141,66 @@ impl NodeContext {
         model: &dyn LanguageModel,
         request: &ChatRequest,
     ) -> Result<ChatResponse, ModelError> {
+        let span = self.begin_call(model, request)?;
+        let started = Instant::now();
+        let result = model.chat(request).instrument(span.clone()).await;
+        self.finish_call(model, &span, started, result)
+    }
+
+    /// Like [`NodeContext::chat`], but streams: `on_delta(choice, text)` sees
+    /// each piece of text as the model writes it, and the complete response
+    /// (text and tool calls, assembled from their fragments) is returned at
+    /// the end. Budget, usage and tracing are those of a `chat` call.
+    ///
+    /// ```
+    /// use hone_core::{graph::NodeContext, Budget, ChatRequest, Message, ScriptedModel};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let ctx = NodeContext::detached(Budget::unlimited());
+    /// let model = ScriptedModel::in_order(["streamed"]);
+    /// let mut seen = String::new();
+    /// let req = ChatRequest::new(vec![Message::user("hi")]);
+    /// let response = ctx.chat_stream(&model, &req, |_, text| seen.push_str(text)).await.unwrap();
+    /// assert_eq!(seen, response.first_text());
+    /// # });
+    /// ```
+    pub async fn chat_stream(
+        &self,
+        model: &dyn LanguageModel,
+        request: &ChatRequest,
+        mut on_delta: impl FnMut(u32, &str) + Send,
+    ) -> Result<ChatResponse, ModelError> {
+        let span = self.begin_call(model, request)?;
+        let started = Instant::now();
+        let result = async {
+            let mut stream = model.chat_stream(request).await?;
+            while let Some(event) = stream.next().await {
+                match event? {
+                    StreamEvent::Delta { choice, text } => on_delta(choice, &text),
+                    StreamEvent::Done(response) => return Ok(response),
+                }
+            }
+            Err(ModelError::Malformed(
+                "the stream ended without its final response".into(),
+            ))
+        }
+        .instrument(span.clone())
+        .await;
+        self.finish_call(model, &span, started, result)
+    }
+
+    /// Claims a model call from the budget and opens its span.
+    fn begin_call(
+        &self,
+        model: &dyn LanguageModel,
+        request: &ChatRequest,
+    ) -> Result<tracing::Span, ModelError> {
         let tracker = &self.inner.run.tracker;
         if let Err(exhausted) = tracker.begin_model_call() {
             self.inner.run.emit(RunEvent::BudgetExhausted(exhausted));
             return Err(ModelError::BudgetExhausted(exhausted));
         }
         let descriptor = model.descriptor();
-        let model_key = format!("{}/{}", descriptor.backend, descriptor.model);
-        let span = tracing::info_span!(
+        Ok(tracing::info_span!(
             "chat",
             otel.name = %format_args!("chat {}", descriptor.model),
             otel.kind = "client",
@@ -163,11 +217,23 @@ impl NodeContext {
             gen_ai.usage.input_tokens = tracing::field::Empty,
             gen_ai.usage.output_tokens = tracing::field::Empty,
             hone.node = %self.inner.node,
+            hone.template = request.template.as_deref(),
             hone.cache_hit = tracing::field::Empty,
             error.type = tracing::field::Empty,
-        );
-        let started = Instant::now();
-        let result = model.chat(request).instrument(span.clone()).await;
+        ))
+    }
+
+    /// Records a finished call: span attributes, usage, the run event.
+    fn finish_call(
+        &self,
+        model: &dyn LanguageModel,
+        span: &tracing::Span,
+        started: Instant,
+        result: Result<ChatResponse, ModelError>,
+    ) -> Result<ChatResponse, ModelError> {
+        let tracker = &self.inner.run.tracker;
+        let descriptor = model.descriptor();
+        let model_key = format!("{}/{}", descriptor.backend, descriptor.model);
         let duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(response) => {

@@ -89,7 +89,7 @@ pub fn templates(global: &Global) -> Result<Arc<Templates>> {
 
 /// The prompt templates, with an override directory applied.
 pub fn templates_from(dir: Option<&Path>) -> Result<Arc<Templates>> {
-    let t = Templates::embedded();
+    let t = hone::agents::templates::embedded();
     let t = match dir {
         Some(dir) => t.with_override_dir(dir)?,
         None => t,

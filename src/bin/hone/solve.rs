@@ -13,19 +13,15 @@ use hone_agents::checklist::parse_requirements;
 use hone_agents::events::AgentEvent;
 use hone_agents::evidence::Evidence;
 use hone_agents::mcts::{rethink_mcts_graph, MctsSettings, MctsState, RethinkMode, SelfEvalScale};
+use hone_agents::outcome::{AfterSearch, RunSummary, Scores};
 use hone_agents::refine::{
-    extract_code, self_refine_graph, single_shot_graph, RefineConfig, RefineState, TaskKind,
-    Verdict,
+    self_refine_graph, single_shot_graph, RefineConfig, RefineState, TaskKind,
 };
 use hone_agents::reflexion::reflexion_graph;
 use hone_core::config::ConfigFile;
-use hone_core::graph::{
-    new_run_id, read_run_log, Graph, RunEvent, RunOptions, RunOutcome, StopReason,
-};
-use hone_core::{Budget, UsageLedger};
-use hone_sandbox::{Language, Sandbox, SandboxConfig};
-use hone_tools::answer::{extract_final_answer, Equivalence};
-use hone_tools::math_check::MathChecker;
+use hone_core::graph::{new_run_id, read_run_log, Graph, RunEvent, RunOptions, StopReason};
+use hone_core::Budget;
+use hone_sandbox::{Sandbox, SandboxConfig};
 use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
 
@@ -264,27 +260,6 @@ fn build_search(meta: &RunMeta, cfg: RefineConfig) -> Result<Search> {
     })
 }
 
-/// What every strategy's result reduces to for reporting.
-struct View {
-    run_id: String,
-    strategy: String,
-    stop: StopReason,
-    /// Set when RethinkMCTS ended a rollout early for lack of budget.
-    budget_note: Option<String>,
-    steps: u64,
-    node_runs: std::collections::BTreeMap<String, u64>,
-    usage: UsageLedger,
-    elapsed: Duration,
-    answer: Option<String>,
-    verified: bool,
-    /// How the answer was judged, in words.
-    judged: String,
-    /// Which answer it is, in words.
-    position: String,
-    /// Strategy-specific detail for --json.
-    detail: serde_json::Value,
-}
-
 /// Prints what an agent did, for `hone solve`'s progress output.
 fn print_agent_event(event: &AgentEvent) {
     match event {
@@ -407,169 +382,7 @@ fn evidence_line(round: usize, e: &Evidence) -> String {
     }
 }
 
-fn judged(best: &hone_agents::refine::Attempt) -> String {
-    if let Some(e) = best.evidence.as_ref().filter(|e| e.verdict.is_some()) {
-        return match e.verifier.as_str() {
-            "public_tests" if e.verdict == Some(true) => {
-                format!("passes all {} public tests", e.total)
-            }
-            "public_tests" => format!("passes {}/{} public tests", e.passed, e.total),
-            "checklist" => format!("meets {}/{} requirements", e.passed, e.total),
-            name => format!(
-                "{name}: {}/{} checks passed{}",
-                e.passed,
-                e.total,
-                if e.verdict == Some(true) {
-                    ", verified"
-                } else {
-                    ""
-                }
-            ),
-        };
-    }
-    let final_answer = match best.final_answer() {
-        Some("") => "no final answer found; ",
-        _ => "",
-    };
-    let verdict = match best.verdict {
-        Some(Verdict::Correct) => "accepted by the critic",
-        Some(Verdict::Incorrect) => "NOT accepted by the critic",
-        Some(Verdict::Malformed) => "critic gave no verdict",
-        None => "not reviewed",
-    };
-    format!("{final_answer}{verdict}")
-}
-
-fn linear_view(strategy: &str, o: RunOutcome<RefineState>) -> View {
-    let best = o.state.best();
-    View {
-        run_id: o.run_id.clone(),
-        strategy: strategy.to_string(),
-        stop: o.stop.clone(),
-        budget_note: None,
-        steps: o.steps,
-        node_runs: o.node_runs.clone(),
-        usage: o.usage.clone(),
-        elapsed: o.elapsed,
-        answer: best.map(|a| a.answer.clone()),
-        verified: best.is_some_and(|a| a.verified()),
-        judged: best.map(judged).unwrap_or_else(|| "no answer".into()),
-        position: format!(
-            "answer {} of {}",
-            o.state.best_index().map(|i| i + 1).unwrap_or(0),
-            o.state.attempts.len()
-        ),
-        detail: serde_json::json!({
-            "attempts": o.state.attempts,
-            "reflections": o.state.reflections,
-            "requirements": o.state.requirements,
-            "selected": o.state.selected,
-        }),
-    }
-}
-
-fn mcts_view(o: RunOutcome<MctsState>) -> View {
-    let s = &o.state;
-    let best = s.best_program();
-    View {
-        run_id: o.run_id.clone(),
-        strategy: "rethink-mcts".into(),
-        stop: o.stop.clone(),
-        budget_note: s.budget_stop.clone(),
-        steps: o.steps,
-        node_runs: o.node_runs.clone(),
-        usage: o.usage.clone(),
-        elapsed: o.elapsed,
-        answer: best.map(|p| p.answer.clone()),
-        verified: best.is_some_and(|p| p.tests.all_passed()),
-        judged: best
-            .map(|p| {
-                format!(
-                    "passes {}/{} public tests, value {:.3}",
-                    p.tests.passed, p.tests.total, p.value
-                )
-            })
-            .unwrap_or_else(|| "no program".into()),
-        position: format!(
-            "program from rollout {} of {} rollouts; {} programs, {} thoughts, {} rethinks, {} malformed outputs",
-            best.map(|p| p.rollout).unwrap_or(0),
-            s.rollouts,
-            s.programs.len(),
-            s.chances.len(),
-            s.rethinks,
-            s.malformed
-        ),
-        detail: serde_json::json!({
-            "rollouts": s.rollouts,
-            "settings": s.settings,
-            "programs": s.programs,
-            "states": s.decisions.len(),
-            "thoughts": s.chances.len(),
-            "rethinks": s.rethinks,
-            "malformed": s.malformed,
-            "budget_stop": s.budget_stop,
-        }),
-    }
-}
-
-/// Scores the final program on the hidden tests, after the search is over.
-///
-/// `passed` is the host's verdict with the official HumanEval semantics
-/// (candidate, tests and `check` as one program in a fresh interpreter,
-/// passing only if it runs to completion): it is what pass@1 counts. The
-/// per-test tally (`tests_passed` of `tests_total`) comes from the feedback
-/// harness and is shown for information only.
-async fn score_hidden(
-    harness: &Harness,
-    answer: Option<&str>,
-    hidden: &TestSuite,
-) -> Result<serde_json::Value> {
-    let Some(answer) = answer else {
-        return Ok(serde_json::json!({
-            "passed": false, "status": "no_answer", "detail": "", "tests_passed": 0, "tests_total": 0,
-        }));
-    };
-    let code = extract_code(answer);
-    let verdict = harness
-        .score(Language::Python, &code, hidden)
-        .await
-        .context("scoring the hidden tests")?;
-    let report = harness
-        .run_python(&code, hidden)
-        .await
-        .context("running the hidden tests")?;
-    Ok(serde_json::json!({
-        "passed": verdict.passed,
-        "status": verdict.status,
-        "detail": verdict.detail,
-        "tests_passed": report.passed(),
-        "tests_total": report.total(),
-    }))
-}
-
-/// Compares the final answer with the reference, after the search.
-async fn check_reference(
-    sandbox: &Sandbox,
-    answer: Option<&str>,
-    reference: &str,
-) -> Result<serde_json::Value> {
-    let extracted = answer.and_then(extract_final_answer);
-    let equivalence = match &extracted {
-        Some(a) => MathChecker::new(sandbox.clone())
-            .equivalent(a, reference)
-            .await
-            .context("checking the final answer against the reference")?,
-        None => Equivalence::NotEqual,
-    };
-    Ok(serde_json::json!({
-        "reference": reference,
-        "final_answer": extracted,
-        "correct": equivalence == Equivalence::Equal,
-        "equivalence": format!("{equivalence:?}").to_lowercase(),
-    }))
-}
-
-fn report(view: &View, log: &std::path::Path, json: bool, scores: &serde_json::Value) -> ExitCode {
+fn report(view: &RunSummary, log: &std::path::Path, json: bool, scores: &Scores) -> ExitCode {
     if json {
         let value = serde_json::json!({
             "run_id": view.run_id,
@@ -584,8 +397,8 @@ fn report(view: &View, log: &std::path::Path, json: bool, scores: &serde_json::V
             "usage": view.usage,
             "elapsed_ms": view.elapsed.as_millis() as u64,
             "log": log,
-            "hidden_tests": scores.get("hidden_tests"),
-            "reference_check": scores.get("reference_check"),
+            "hidden_tests": scores.hidden_tests,
+            "reference_check": scores.reference_check,
         });
         println!(
             "{}",
@@ -608,33 +421,24 @@ fn report(view: &View, log: &std::path::Path, json: bool, scores: &serde_json::V
             view.elapsed.as_secs_f64()
         );
         eprintln!("run log: {}  (hone show {})", log.display(), view.run_id);
-        if let Some(h) = scores.get("hidden_tests").filter(|h| !h.is_null()) {
+        if let Some(h) = &scores.hidden_tests {
             eprintln!(
                 "hidden tests (never seen during the search): {} ({}/{} tests passed{})",
-                if h["passed"] == true {
-                    "PASSED"
-                } else {
-                    "FAILED"
-                },
-                h["tests_passed"],
-                h["tests_total"],
-                h["detail"]
-                    .as_str()
+                if h.passed { "PASSED" } else { "FAILED" },
+                h.tests_passed,
+                h.tests_total,
+                Some(h.detail.as_str())
                     .filter(|d| !d.is_empty())
                     .map(|d| format!("; {d}"))
                     .unwrap_or_default()
             );
         }
-        if let Some(r) = scores.get("reference_check").filter(|r| !r.is_null()) {
+        if let Some(r) = &scores.reference_check {
             eprintln!(
                 "reference answer {} (never seen during the search): final answer {} is {}",
-                r["reference"],
-                r["final_answer"],
-                if r["correct"] == true {
-                    "correct"
-                } else {
-                    "not correct"
-                }
+                serde_json::Value::from(r.reference.as_str()),
+                serde_json::to_value(&r.final_answer).unwrap_or_default(),
+                if r.correct { "correct" } else { "not correct" }
             );
         }
         eprintln!(
@@ -647,37 +451,17 @@ fn report(view: &View, log: &std::path::Path, json: bool, scores: &serde_json::V
 }
 
 /// The exit code of a finished `solve` or `resume` (see [`exit`]).
-fn exit_code(view: &View) -> u8 {
+fn exit_code(view: &RunSummary) -> u8 {
     if view.answer.is_some() && view.verified {
         return exit::VERIFIED;
     }
+    if view.stopped_by_budget() {
+        return exit::BUDGET;
+    }
     match &view.stop {
-        StopReason::Budget { .. } => exit::BUDGET,
-        // RethinkMCTS ends its last rollout early for lack of budget and
-        // still finishes.
-        StopReason::Finished if view.budget_note.is_some() => exit::BUDGET,
         StopReason::Finished => exit::UNVERIFIED,
-        StopReason::NodeFailed { .. } | StopReason::InvalidRoute { .. } => exit::FAILED,
+        _ => exit::FAILED,
     }
-}
-
-/// Scores the answer, after the search is over, on what the search never
-/// saw: the hidden tests and the reference answer.
-async fn score_after_search(
-    harness: &Harness,
-    sandbox: &Sandbox,
-    answer: Option<&str>,
-    hidden_tests: Option<&TestSuite>,
-    reference: Option<&str>,
-) -> Result<serde_json::Value> {
-    let mut scores = serde_json::json!({});
-    if let Some(suite) = hidden_tests {
-        scores["hidden_tests"] = score_hidden(harness, answer, suite).await?;
-    }
-    if let Some(reference) = reference {
-        scores["reference_check"] = check_reference(sandbox, answer, reference).await?;
-    }
-    Ok(scores)
 }
 
 fn task_kind(kind: Kind) -> TaskKind {
@@ -845,14 +629,14 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
             if let Some(tests) = public_tests {
                 state = state.with_public_tests(tests);
             }
-            linear_view(&meta.strategy, graph.run(state, options).await?)
+            RunSummary::of_linear(&meta.strategy, &graph.run(state, options).await?)
         }
         Search::Mcts(graph) => {
             let (Some(tests), Some(settings)) = (public_tests, mcts) else {
                 bail!("rethink-mcts needs public tests");
             };
-            mcts_view(
-                graph
+            RunSummary::of_mcts(
+                &graph
                     .run(MctsState::new(task, tests, settings), options)
                     .await?,
             )
@@ -860,7 +644,6 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     };
     let scoring = Scoring {
         harness: &harness,
-        sandbox: &sandbox,
         hidden_tests: hidden_tests.as_ref(),
         reference: args.reference.as_deref(),
     };
@@ -905,12 +688,13 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
     let (events, printer) = spawn_printer(args.quiet || args.json);
     let options = RunOptions::default().with_events(events);
     let view = match search {
-        Search::Linear(graph) => linear_view(&meta.strategy, graph.resume(&log, options).await?),
-        Search::Mcts(graph) => mcts_view(graph.resume(&log, options).await?),
+        Search::Linear(graph) => {
+            RunSummary::of_linear(&meta.strategy, &graph.resume(&log, options).await?)
+        }
+        Search::Mcts(graph) => RunSummary::of_mcts(&graph.resume(&log, options).await?),
     };
     let scoring = Scoring {
         harness: &harness,
-        sandbox: &sandbox,
         hidden_tests: hidden_tests.as_ref(),
         reference: settings.reference.as_deref(),
     };
@@ -920,7 +704,6 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
 /// How a run is scored once its search is over (hidden tests, reference).
 struct Scoring<'a> {
     harness: &'a Harness,
-    sandbox: &'a Sandbox,
     hidden_tests: Option<&'a TestSuite>,
     reference: Option<&'a str>,
 }
@@ -928,7 +711,7 @@ struct Scoring<'a> {
 /// What `solve` and `resume` do after the search: wait for the progress
 /// printer, score, report.
 async fn finish(
-    view: View,
+    view: RunSummary,
     printer: tokio::task::JoinHandle<()>,
     scoring: Scoring<'_>,
     log: &std::path::Path,
@@ -937,14 +720,14 @@ async fn finish(
     let _ = printer.await;
     // Only now, with the search over, do the hidden tests and the reference
     // come into play.
-    let scores = score_after_search(
-        scoring.harness,
-        scoring.sandbox,
-        view.answer.as_deref(),
-        scoring.hidden_tests,
-        scoring.reference,
-    )
-    .await?;
+    let mut after = AfterSearch::new(scoring.harness);
+    if let Some(suite) = scoring.hidden_tests {
+        after = after.hidden_tests(suite);
+    }
+    if let Some(reference) = scoring.reference {
+        after = after.reference(reference);
+    }
+    let scores = after.score(view.answer.as_deref()).await?;
     Ok(report(&view, log, json, &scores))
 }
 

@@ -1,4 +1,4 @@
-//! Helpers shared by the CLI tests.
+//! Walking the files a run wrote.
 
 use std::path::{Path, PathBuf};
 

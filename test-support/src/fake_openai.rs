@@ -3,8 +3,6 @@
 //! error statuses, SSE streams and malformed bodies. Keep-alive is supported
 //! so clients pool connections as they would against a real server.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -113,6 +111,39 @@ impl Reply {
             status: 200,
             headers: vec![("content-type".into(), "text/event-stream".into())],
             body: ReplyBody::Sse(events, Duration::from_millis(5)),
+        }
+    }
+
+    /// A streamed answer made of raw `delta` objects (text, tool-call
+    /// fragments…), each in its own chunk, then `finish_reason`, usage and
+    /// `[DONE]`.
+    pub fn stream_deltas(deltas: &[serde_json::Value], finish_reason: &str) -> Self {
+        let chunk = |choices: serde_json::Value| {
+            serde_json::json!({
+                "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
+                "choices": choices
+            })
+        };
+        let mut events: Vec<String> = deltas
+            .iter()
+            .map(|d| {
+                chunk(serde_json::json!([{"index": 0, "delta": d, "finish_reason": null}]))
+                    .to_string()
+            })
+            .collect();
+        events.push(
+            chunk(serde_json::json!([{"index": 0, "delta": {}, "finish_reason": finish_reason}]))
+                .to_string(),
+        );
+        let mut usage = chunk(serde_json::json!([]));
+        usage["usage"] = serde_json::json!({"prompt_tokens": 5, "completion_tokens": deltas.len()});
+        events.push(usage.to_string());
+        events.push("[DONE]".into());
+        Reply {
+            delay: Duration::ZERO,
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body: ReplyBody::Sse(events, Duration::from_millis(2)),
         }
     }
 

@@ -1,0 +1,115 @@
+//! [`RefineConfig`], the settings every strategy shares, and the
+//! one-prompt model call the roles make through it.
+
+use super::*;
+
+/// Settings of the self-refine graph.
+#[derive(Clone)]
+pub struct RefineConfig {
+    /// Model of the actor and refiner.
+    pub actor: Arc<dyn LanguageModel>,
+    /// Model of the critic (may be the same).
+    pub critic: Arc<dyn LanguageModel>,
+    /// Prompt templates.
+    pub templates: Arc<Templates>,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Token limit per call.
+    pub max_tokens: u32,
+    /// Runs public tests of code tasks; required when the state has tests
+    /// and no [`RefineConfig::verifier`] is set.
+    pub harness: Option<Arc<Harness>>,
+    /// The check run on every attempt; `None` picks the task kind's
+    /// built-in one ([`TaskVerifier`](crate::verifier::TaskVerifier)).
+    pub verifier: Option<SharedVerifier>,
+}
+
+impl RefineConfig {
+    /// One model for every role, the given templates, temperature 0, 768
+    /// tokens per call and no sandbox harness.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use hone_agents::refine::RefineConfig;
+    /// use hone_core::ScriptedModel;
+    /// let cfg = RefineConfig::new(Arc::new(ScriptedModel::new()), Arc::new(hone_agents::templates::embedded()))
+    ///     .with_max_tokens(256);
+    /// assert_eq!((cfg.temperature, cfg.max_tokens), (0.0, 256));
+    /// assert!(cfg.harness.is_none());
+    /// ```
+    pub fn new(model: Arc<dyn LanguageModel>, templates: Arc<Templates>) -> Self {
+        RefineConfig {
+            actor: model.clone(),
+            critic: model,
+            templates,
+            temperature: 0.0,
+            max_tokens: 768,
+            harness: None,
+            verifier: None,
+        }
+    }
+
+    /// Uses `critic` for critiques, checklists and rubric grades.
+    pub fn with_critic(mut self, critic: Arc<dyn LanguageModel>) -> Self {
+        self.critic = critic;
+        self
+    }
+
+    /// Sets the token limit per call.
+    pub fn with_max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = max_tokens;
+        self
+    }
+
+    /// Sets the sampling temperature.
+    pub fn with_temperature(mut self, temperature: f32) -> Self {
+        self.temperature = temperature;
+        self
+    }
+
+    /// Runs `verifier` on every attempt instead of the task kind's built-in
+    /// verifier.
+    pub fn with_verifier(mut self, verifier: impl Verifier) -> Self {
+        self.verifier = Some(SharedVerifier::new(verifier));
+        self
+    }
+
+    /// Runs public tests (and symbolic math checks) with `harness`.
+    pub fn with_harness(mut self, harness: Arc<Harness>) -> Self {
+        self.harness = Some(harness);
+        self
+    }
+}
+
+/// One user-turn call returning the trimmed text. `sample` > 0 asks for an
+/// independent sample: it is part of the cache key and seeds the sampler,
+/// so samples differ yet reruns reproduce them.
+pub(crate) async fn ask_model(
+    ctx: &NodeContext,
+    model: &dyn LanguageModel,
+    prompt: Prompt,
+    temperature: f32,
+    max_tokens: u32,
+    sample: u32,
+) -> Result<String, NodeError> {
+    let mut request = ChatRequest::from_prompt(prompt)
+        .with_temperature(temperature)
+        .with_max_tokens(max_tokens)
+        .with_sample_index(sample);
+    if sample > 0 {
+        request.sampling.seed = Some(u64::from(sample));
+    }
+    let response = ctx.chat(model, &request).await?;
+    Ok(response.first_text().trim().to_string())
+}
+
+/// [`ask_model`] with the configuration's temperature and token limit.
+pub(crate) async fn complete(
+    ctx: &NodeContext,
+    model: &dyn LanguageModel,
+    prompt: Prompt,
+    cfg: &RefineConfig,
+    sample: u32,
+) -> Result<String, NodeError> {
+    ask_model(ctx, model, prompt, cfg.temperature, cfg.max_tokens, sample).await
+}

@@ -1,0 +1,177 @@
+//! Tests of the linear strategies' state, parsers and graphs.
+
+use super::*;
+use hone_core::graph::{RunOptions, StopReason};
+use hone_core::{Budget, BudgetKind, ScriptedModel};
+
+fn cfg(model: Arc<ScriptedModel>) -> RefineConfig {
+    RefineConfig::new(model, Arc::new(crate::templates::embedded())).with_max_tokens(64)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn best_prefers_verified_then_pass_fraction_then_latest() {
+    let tested = |passed, total| {
+        Attempt::new(format!("{passed}/{total}")).with_evidence(Evidence::decided(
+            "public_tests",
+            passed,
+            total,
+            "",
+        ))
+    };
+    let mut s = RefineState::new("t", TaskKind::Code, 5);
+    s.attempts = vec![
+        tested(2, 6),
+        tested(0, 0),
+        tested(4, 6),
+        tested(4, 6),
+        tested(1, 6),
+    ];
+    assert_eq!(
+        s.best_index(),
+        Some(3),
+        "highest fraction, latest among equals"
+    );
+    assert!(!s.verified());
+    s.attempts.push(tested(6, 6));
+    s.attempts.push(tested(5, 6));
+    assert_eq!(s.best().unwrap().answer, "6/6");
+    let mut critic_only = RefineState::new("t", TaskKind::Text, 5);
+    let mut accepted = Attempt::new("ok");
+    accepted.verdict = Some(Verdict::Correct);
+    let mut rejected = Attempt::new("later");
+    rejected.verdict = Some(Verdict::Incorrect);
+    critic_only.attempts = vec![accepted, rejected];
+    assert_eq!(critic_only.best().unwrap().answer, "ok");
+}
+
+#[test]
+fn math_evidence_tells_the_critic_when_no_final_answer_was_found() {
+    rt().block_on(async {
+        let model = Arc::new(ScriptedModel::in_order([
+            "It is about four.",
+            "No final answer line.\nVERDICT: INCORRECT",
+            "2 + 2 = 4\nFINAL ANSWER: 4",
+            "VERDICT: CORRECT",
+        ]));
+        let out = self_refine_graph(cfg(model.clone()))
+            .unwrap()
+            .run(
+                RefineState::new("2 + 2?", TaskKind::Math, 3),
+                RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        let attempts = &out.state.attempts;
+        assert_eq!(attempts[0].final_answer(), Some("It is about four."));
+        assert_eq!(attempts[1].final_answer(), Some("4"));
+        let critic_prompts: Vec<String> = model
+            .requests()
+            .iter()
+            .map(|r| r.messages[0].content.clone())
+            .filter(|p| p.contains("careful reviewer"))
+            .collect();
+        assert!(critic_prompts[0].contains("No final answer was found"));
+        assert!(critic_prompts[1].contains("Extracted final answer: 4"));
+        assert!(out.state.verified());
+    });
+}
+
+#[test]
+fn single_shot_makes_one_call_and_verifies() {
+    rt().block_on(async {
+        let model = Arc::new(ScriptedModel::in_order(["only answer"]));
+        let out = single_shot_graph(cfg(model.clone()))
+            .unwrap()
+            .run(
+                RefineState::new("t", TaskKind::Text, 5),
+                RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.state.attempts.len(), 1);
+        assert_eq!(model.requests().len(), 1);
+        assert_eq!(out.state.best().unwrap().answer, "only answer");
+    });
+}
+
+#[test]
+fn stops_as_soon_as_the_critic_accepts() {
+    rt().block_on(async {
+        let model = Arc::new(ScriptedModel::in_order(["a1", "fine\nVERDICT: CORRECT"]));
+        let g = self_refine_graph(cfg(model.clone())).unwrap();
+        let out = g
+            .run(
+                RefineState::new("t", TaskKind::Text, 5),
+                RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert!(out.stop.is_finished());
+        assert_eq!(out.state.attempts.len(), 1);
+        assert_eq!(model.requests().len(), 2);
+    });
+}
+
+#[test]
+fn malformed_critique_counts_as_unverified_and_refines() {
+    rt().block_on(async {
+        let model = Arc::new(ScriptedModel::in_order([
+            "a1",
+            "no verdict here",
+            "a2",
+            "VERDICT: CORRECT",
+        ]));
+        let g = self_refine_graph(cfg(model)).unwrap();
+        let out = g
+            .run(
+                RefineState::new("t", TaskKind::Text, 5),
+                RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.state.attempts[0].verdict, Some(Verdict::Malformed));
+        assert_eq!(out.state.best().unwrap().answer, "a2");
+    });
+}
+
+#[test]
+fn round_limit_and_call_budget_return_the_latest_answer() {
+    rt().block_on(async {
+        let model = Arc::new(
+            ScriptedModel::new()
+                .on_template("refine_critic.j2", |_| "VERDICT: INCORRECT")
+                .with_rule(|_| true, |r| format!("answer {}", r.messages[0].content.len())),
+        );
+        let g = self_refine_graph(cfg(model.clone())).unwrap();
+        let out = g
+            .run(
+                RefineState::new("t", TaskKind::Text, 3),
+                RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert!(out.stop.is_finished());
+        assert_eq!(out.state.attempts.len(), 3);
+        assert!(!out.state.verified());
+
+        let out = g
+            .run(
+                RefineState::new("t", TaskKind::Text, 10),
+                RunOptions::default().with_budget(Budget::unlimited().with_model_calls(5)),
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(out.stop, StopReason::Budget { exhausted } if exhausted.kind == BudgetKind::ModelCalls)
+        );
+        assert_eq!(out.state.attempts.len(), 3, "actor, refiner, refiner");
+        assert!(out.state.best().is_some());
+    });
+}
