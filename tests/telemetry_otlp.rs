@@ -33,7 +33,9 @@ fn value_text(value: &Option<Value>) -> String {
 /// An OTLP/HTTP receiver on loopback, on a runtime of its own (the
 /// exporter's flush blocks the test's thread): decodes every POST to
 /// `/v1/traces`.
-fn receiver() -> (String, Arc<Mutex<Vec<Received>>>, Arc<Mutex<Vec<String>>>) {
+type Shared<T> = Arc<Mutex<Vec<T>>>;
+
+fn receiver() -> (String, Shared<Received>, Shared<String>) {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     std_listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}/v1/traces", std_listener.local_addr().unwrap());

@@ -20,6 +20,7 @@
 //! - [`templates`]: the prompt templates, embedded from `templates/*.j2`.
 //! - [`outcome`]: what a finished run comes to ([`RunSummary`](outcome::RunSummary)),
 //!   and the after-search scores on hidden tests and references.
+//! - [`header`]: the run-log header a resume rebuilds a run from.
 //! - [`judge`]: the rubric critic and the order-swapping pairwise judge.
 //! - [`tool`]: the [`Tool`](tool::Tool) trait for model tool calling, and
 //!   [`tool_agent`]: the loop that runs the calls.
@@ -32,6 +33,7 @@ pub mod best_of_n;
 pub mod checklist;
 pub mod events;
 pub mod evidence;
+pub mod header;
 pub mod judge;
 pub mod mcts;
 pub mod outcome;

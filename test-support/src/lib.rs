@@ -3,7 +3,7 @@
 //!
 //! - [`fake_openai`]: a real HTTP/1.1 server on loopback that speaks
 //!   enough of the chat-completions protocol to test clients.
-//! - [`files`]: walking the files a run wrote.
+//! - [`files()`]: walking the files a run wrote.
 
 pub mod fake_openai;
 pub mod files;

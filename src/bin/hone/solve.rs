@@ -8,62 +8,20 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use hone_agents::best_of_n::{best_of_n_graph, BestOfN};
 use hone_agents::checklist::parse_requirements;
 use hone_agents::events::AgentEvent;
 use hone_agents::evidence::Evidence;
-use hone_agents::mcts::{rethink_mcts_graph, MctsSettings, MctsState, RethinkMode, SelfEvalScale};
+use hone_agents::header::{RunHeader, RunSettings, Search};
+use hone_agents::mcts::{MctsSettings, MctsState, RethinkMode, SelfEvalScale};
 use hone_agents::outcome::{AfterSearch, RunSummary, Scores};
-use hone_agents::refine::{
-    self_refine_graph, single_shot_graph, RefineConfig, RefineState, TaskKind,
-};
-use hone_agents::reflexion::reflexion_graph;
+use hone_agents::refine::{RefineConfig, RefineState, TaskKind};
 use hone_core::config::ConfigFile;
-use hone_core::graph::{new_run_id, read_run_log, Graph, RunEvent, RunOptions, StopReason};
+use hone_core::graph::{new_run_id, RunEvent, RunOptions, StopReason};
 use hone_core::Budget;
 use hone_sandbox::{Sandbox, SandboxConfig};
 use hone_tools::{Harness, TestSuite};
-use serde::{Deserialize, Serialize};
 
 use crate::cli::{Global, Kind, ResumeArgs, Rethink, SelfEvalScaleArg, SolveArgs, Strategy};
-
-/// Settings that shape the graph; stored in the log header so a resume
-/// rebuilds exactly the same graph. (RethinkMCTS keeps its settings in its
-/// state.)
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunMeta {
-    strategy: String,
-    temperature: f32,
-    max_tokens: u32,
-    model: String,
-    #[serde(default)]
-    n: usize,
-    #[serde(default)]
-    sample_temperature: f32,
-    #[serde(default)]
-    memory: usize,
-    /// Absent in logs written before these were recorded; a resume of such
-    /// a log takes them from its own command line.
-    #[serde(default)]
-    settings: Option<RunSettings>,
-}
-
-/// What a resume must keep besides the graph: how the answer is scored
-/// after the search, and where prompts and cached responses come from.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct RunSettings {
-    /// `--hidden-tests`, as an absolute path: the tests themselves never
-    /// enter the log.
-    hidden_tests: Option<PathBuf>,
-    /// `--entry-point`.
-    entry_point: Option<String>,
-    /// `--reference` (a math task's answer, checked after the search).
-    reference: Option<String>,
-    /// `--templates`, as an absolute path.
-    templates: Option<PathBuf>,
-    /// The response cache directory, as an absolute path; `None`: no cache.
-    cache: Option<PathBuf>,
-}
 
 /// Exit codes of `hone solve` and `hone resume` (documented in README.md).
 /// 1 is any error before or around the run (main.rs); clap uses 2 for
@@ -235,29 +193,6 @@ fn indent(text: &str) -> String {
         .map(|l| format!("      | {l}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// The graph of a strategy.
-enum Search {
-    Linear(Graph<RefineState>),
-    Mcts(Graph<MctsState>),
-}
-
-fn build_search(meta: &RunMeta, cfg: RefineConfig) -> Result<Search> {
-    Ok(match meta.strategy.as_str() {
-        "single-shot" => Search::Linear(single_shot_graph(cfg)?),
-        "self-refine" => Search::Linear(self_refine_graph(cfg)?),
-        "reflexion" => Search::Linear(reflexion_graph(cfg, meta.memory)?),
-        "best-of-n" => Search::Linear(best_of_n_graph(
-            cfg,
-            BestOfN {
-                n: meta.n,
-                temperature: meta.sample_temperature,
-            },
-        )?),
-        "rethink-mcts" => Search::Mcts(rethink_mcts_graph(cfg)?),
-        other => bail!("the run uses strategy {other:?}, which this build does not know"),
-    })
 }
 
 /// Prints what an agent did, for `hone solve`'s progress output.
@@ -579,7 +514,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     };
     let (model, _) = crate::models::build_with_cache(global, config, settings.cache.as_deref())?;
     let templates = crate::models::templates_from(settings.templates.as_deref())?;
-    let meta = RunMeta {
+    let meta = RunHeader {
         strategy: args.strategy.name().into(),
         temperature: args.temperature,
         max_tokens: args.max_tokens,
@@ -591,13 +526,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     };
     let sandbox = sandbox();
     let harness = Arc::new(Harness::new(sandbox.clone()));
-    let search = build_search(
-        &meta,
-        RefineConfig::new(model, templates)
-            .with_temperature(meta.temperature)
-            .with_max_tokens(meta.max_tokens)
-            .with_harness(harness.clone()),
-    )?;
+    let search = meta.search(RefineConfig::new(model, templates).with_harness(harness.clone()))?;
     let mut budget = Budget::unlimited();
     budget.max_model_calls = args.max_calls;
     if let Some(s) = args.max_seconds {
@@ -621,9 +550,9 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
         .with_log(&log)
         .with_budget(budget)
         .with_events(events)
-        .with_meta(serde_json::to_value(&meta)?);
+        .with_meta(meta.to_meta());
     let view = match search {
-        Search::Linear(graph) => {
+        Search::Linear { graph, .. } => {
             let mut state = RefineState::new(task, task_kind(args.kind), args.max_rounds)
                 .with_requirements(requirements);
             if let Some(tests) = public_tests {
@@ -652,13 +581,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
 
 pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> Result<ExitCode> {
     let log = log_path(global, config, &args.run)?;
-    let summary = read_run_log(&log)?;
-    let meta: RunMeta = serde_json::from_value(summary.meta.clone()).with_context(|| {
-        format!(
-            "{} was not written by `hone solve` (its header has no solve settings)",
-            log.display()
-        )
-    })?;
+    let meta = RunHeader::read(&log)?;
     let settings = resume_settings(global, config, meta.settings.clone())?;
     // Read before resuming, so a missing file stops us before any work.
     let hidden_tests = match &settings.hidden_tests {
@@ -675,24 +598,16 @@ pub async fn resume(global: &Global, config: &ConfigFile, args: ResumeArgs) -> R
     }
     let sandbox = sandbox();
     let harness = Arc::new(Harness::new(sandbox.clone()));
-    let search = build_search(
-        &meta,
+    let search = meta.search(
         RefineConfig::new(
             model,
             crate::models::templates_from(settings.templates.as_deref())?,
         )
-        .with_temperature(meta.temperature)
-        .with_max_tokens(meta.max_tokens)
         .with_harness(harness.clone()),
     )?;
     let (events, printer) = spawn_printer(args.quiet || args.json);
     let options = RunOptions::default().with_events(events);
-    let view = match search {
-        Search::Linear(graph) => {
-            RunSummary::of_linear(&meta.strategy, &graph.resume(&log, options).await?)
-        }
-        Search::Mcts(graph) => RunSummary::of_mcts(&graph.resume(&log, options).await?),
-    };
+    let view = search.resume(&log, options).await?;
     let scoring = Scoring {
         harness: &harness,
         hidden_tests: hidden_tests.as_ref(),
