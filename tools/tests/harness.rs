@@ -267,3 +267,41 @@ async fn stdin_stdout_pairs_python_and_javascript() {
         "{report:#?}"
     );
 }
+
+/// The host's verdict is taken only for a full pass, refutes a pass forged
+/// in the shared interpreter, and every pool slot comes back either way.
+#[tokio::test]
+async fn the_host_verdict_is_kept_only_for_a_full_pass_and_slots_come_back() {
+    let h = harness();
+    let idle = h.sandbox().available_slots();
+    let suite = TestSuite::Check {
+        test: HUMANEVAL_TEST.into(),
+        entry_point: "total".into(),
+    };
+    let good = h
+        .run_python("def total(xs):\n    return sum(xs)\n", &suite)
+        .await
+        .unwrap();
+    assert!(good.all_passed());
+    assert_eq!(good.host_verdict.as_ref().map(|v| v.passed), Some(true));
+    let bad = h
+        .run_python("def total(xs):\n    return 0\n", &suite)
+        .await
+        .unwrap();
+    assert!(!bad.all_passed());
+    assert_eq!(bad.host_verdict, None);
+    // A candidate that forges a pass in the shared interpreter is still
+    // refuted by the host's run.
+    let forged = h
+        .run_python(
+            "import operator\noperator.eq = lambda a, b: True\ndef total(xs):\n    return 0\n",
+            &suite,
+        )
+        .await
+        .unwrap();
+    if forged.tests.iter().all(|t| t.status == TestStatus::Passed) {
+        assert_eq!(forged.host_verdict.as_ref().map(|v| v.passed), Some(false));
+        assert!(!forged.all_passed());
+    }
+    assert_eq!(h.sandbox().available_slots(), idle);
+}
