@@ -10,7 +10,8 @@ use crate::harness::CANDIDATE_FILE;
 /// `candidate`, the candidate under [`CANDIDATE_FILE`] (so tracebacks use the
 /// candidate's own line numbers), the driver's definitions (compiled once per
 /// sandbox, see [`Sandbox::compiled_cell`]), then its call: the driver's
-/// lines from the first that holds `__HONE_SPEC__`, with `spec` in its place.
+/// lines from the last that holds `__HONE_SPEC__` (the call; the marker may
+/// also appear in the driver's comments), with `spec` in its place.
 pub(crate) async fn driver_program(
     sandbox: &Sandbox,
     driver: &str,
@@ -38,7 +39,10 @@ pub(crate) async fn driver_program(
 /// A driver's fixed definitions, and its call (from the first line that
 /// holds the spec placeholder to the end).
 fn split_driver(driver: &str) -> (&str, &str) {
-    match driver.find("__HONE_SPEC__") {
+    // The last occurrence: the drivers name the marker in their header
+    // comments too, and splitting there would leave the whole driver in
+    // the call cell, compiled from source on every run.
+    match driver.rfind("__HONE_SPEC__") {
         Some(at) => {
             let line_start = driver[..at].rfind('\n').map_or(0, |i| i + 1);
             driver.split_at(line_start)
@@ -69,6 +73,20 @@ mod tests {
         assert_eq!(definitions, "def main(spec):\n    pass\n\n\n");
         assert_eq!(call, "main(__HONE_SPEC__)\ndel main\n");
         assert_eq!(split_driver("x = 1\n"), ("x = 1\n", ""));
+        let commented = "# main(__HONE_SPEC__) is replaced by the host\ndef main(spec):\n    pass\nmain(__HONE_SPEC__)\n";
+        assert_eq!(split_driver(commented).1, "main(__HONE_SPEC__)\n");
+    }
+
+    /// The real drivers: everything but their one-line call is compiled
+    /// once; the per-run cell is only the call.
+    #[test]
+    fn the_real_drivers_keep_only_their_call_per_run() {
+        for driver in [crate::harness::DRIVER, crate::trace::DRIVER] {
+            let (definitions, call) = split_driver(driver);
+            assert!(definitions.contains("def __hone_"), "{definitions}");
+            assert_eq!(call.lines().count(), 2, "{call}");
+            assert!(!call.contains("def "), "{call}");
+        }
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::driver::{driver_program, one_line};
 
 /// The Python driver, run in the guest after the candidate.
-const DRIVER: &str = include_str!("harness.py");
+pub(crate) const DRIVER: &str = include_str!("harness.py");
 /// File name under which the candidate is compiled (tracebacks use it).
 pub const CANDIDATE_FILE: &str = "candidate.py";
 /// File name under which the tests are compiled.

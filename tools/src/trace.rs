@@ -23,7 +23,7 @@ use crate::driver::{driver_program, one_line};
 use crate::harness::{Harness, TestSuite, CANDIDATE_FILE};
 
 /// The Python driver, run in the guest after the candidate.
-const DRIVER: &str = include_str!("trace.py");
+pub(crate) const DRIVER: &str = include_str!("trace.py");
 
 /// Errors of the tracer itself. A candidate that fails, raises or hangs is
 /// a trace, not an error.
