@@ -110,13 +110,14 @@ impl RunHeader {
     /// A header for `strategy` with the builders' defaults (temperature 0,
     /// 768 tokens, n 4 at temperature 0.8, memory 3) and no settings.
     pub fn new(strategy: impl Into<String>, model: impl Into<String>) -> Self {
+        let best_of_n = BestOfN::default();
         RunHeader {
             strategy: strategy.into(),
             temperature: 0.0,
             max_tokens: 768,
             model: model.into(),
-            n: 4,
-            sample_temperature: 0.8,
+            n: best_of_n.n,
+            sample_temperature: best_of_n.temperature,
             memory: DEFAULT_MEMORY,
             settings: None,
         }

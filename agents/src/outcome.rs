@@ -295,16 +295,21 @@ impl<'a> AfterSearch<'a> {
             });
         };
         let code = extract_code(answer);
-        let verdict = self
-            .harness
-            .score(Language::Python, &code, hidden)
-            .await
-            .map_err(ScoringError::HiddenTests)?;
         let report = self
             .harness
             .run_python(&code, hidden)
             .await
             .map_err(ScoringError::HiddenTests)?;
+        // A full pass of the per-test run already carries the host's
+        // verdict on the same program; anything else gets its own.
+        let verdict = match report.host_verdict.clone() {
+            Some(verdict) => verdict,
+            None => self
+                .harness
+                .score(Language::Python, &code, hidden)
+                .await
+                .map_err(ScoringError::HiddenTests)?,
+        };
         Ok(HiddenTestScore {
             passed: verdict.passed,
             status: verdict.status,

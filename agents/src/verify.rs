@@ -83,15 +83,14 @@ pub async fn verify_attempt(
         hone.evidence.passed = tracing::field::Empty,
         hone.evidence.total = tracing::field::Empty,
     );
-    let evidence = match &cfg.verifier {
-        Some(verifier) => verifier.verify(input, ctx).instrument(span.clone()).await?,
-        None => {
-            TaskVerifier::from_config(cfg)
-                .verify(input, ctx)
-                .instrument(span.clone())
-                .await?
+    let evidence = async {
+        match &cfg.verifier {
+            Some(verifier) => verifier.verify(input, ctx).await,
+            None => TaskVerifier::from_config(cfg).verify(input, ctx).await,
         }
-    };
+    }
+    .instrument(span.clone())
+    .await?;
     if let Some(evidence) = &evidence {
         span.record("hone.verifier", evidence.verifier.as_str());
         if let Some(verified) = evidence.verified() {

@@ -482,7 +482,7 @@ fn tool_call_grammar(tools: &[&hone_core::ToolSpec]) -> String {
             "type": "object",
             "properties": {
                 "name": {"const": t.name},
-                "arguments": if t.parameters.is_object() && t.parameters.as_object().is_some_and(|o| !o.is_empty()) {
+                "arguments": if t.parameters.as_object().is_some_and(|o| !o.is_empty()) {
                     t.parameters.clone()
                 } else {
                     serde_json::json!({"type": "object"})

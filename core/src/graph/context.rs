@@ -141,10 +141,10 @@ impl NodeContext {
         model: &dyn LanguageModel,
         request: &ChatRequest,
     ) -> Result<ChatResponse, ModelError> {
-        let span = self.begin_call(model, request)?;
+        let (span, model_key) = self.begin_call(model, request)?;
         let started = Instant::now();
         let result = model.chat(request).instrument(span.clone()).await;
-        self.finish_call(model, &span, started, result)
+        self.finish_call(model_key, &span, started, result)
     }
 
     /// Like [`NodeContext::chat`], but streams: `on_delta(choice, text)` sees
@@ -169,7 +169,7 @@ impl NodeContext {
         request: &ChatRequest,
         mut on_delta: impl FnMut(u32, &str) + Send,
     ) -> Result<ChatResponse, ModelError> {
-        let span = self.begin_call(model, request)?;
+        let (span, model_key) = self.begin_call(model, request)?;
         let started = Instant::now();
         let result = async {
             let mut stream = model.chat_stream(request).await?;
@@ -185,22 +185,23 @@ impl NodeContext {
         }
         .instrument(span.clone())
         .await;
-        self.finish_call(model, &span, started, result)
+        self.finish_call(model_key, &span, started, result)
     }
 
-    /// Claims a model call from the budget and opens its span.
+    /// Claims a model call from the budget and opens its span; returns it
+    /// with the model's `backend/model` key for the usage ledger.
     fn begin_call(
         &self,
         model: &dyn LanguageModel,
         request: &ChatRequest,
-    ) -> Result<tracing::Span, ModelError> {
+    ) -> Result<(tracing::Span, String), ModelError> {
         let tracker = &self.inner.run.tracker;
         if let Err(exhausted) = tracker.begin_model_call() {
             self.inner.run.emit(RunEvent::BudgetExhausted(exhausted));
             return Err(ModelError::BudgetExhausted(exhausted));
         }
         let descriptor = model.descriptor();
-        Ok(tracing::info_span!(
+        let span = tracing::info_span!(
             "chat",
             otel.name = %format_args!("chat {}", descriptor.model),
             otel.kind = "client",
@@ -220,20 +221,19 @@ impl NodeContext {
             hone.template = request.template.as_deref(),
             hone.cache_hit = tracing::field::Empty,
             error.type = tracing::field::Empty,
-        ))
+        );
+        Ok((span, format!("{}/{}", descriptor.backend, descriptor.model)))
     }
 
     /// Records a finished call: span attributes, usage, the run event.
     fn finish_call(
         &self,
-        model: &dyn LanguageModel,
+        model_key: String,
         span: &tracing::Span,
         started: Instant,
         result: Result<ChatResponse, ModelError>,
     ) -> Result<ChatResponse, ModelError> {
         let tracker = &self.inner.run.tracker;
-        let descriptor = model.descriptor();
-        let model_key = format!("{}/{}", descriptor.backend, descriptor.model);
         let duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(response) => {
