@@ -300,8 +300,8 @@ impl<'a> AfterSearch<'a> {
             .run_python(&code, hidden)
             .await
             .map_err(ScoringError::HiddenTests)?;
-        // A full pass of the per-test run already carries the host's
-        // verdict on the same program; anything else gets its own.
+        // The report of an assertion suite carries the host's verdict on
+        // the same program; one without (an `Io` suite) gets its own.
         let verdict = match report.host_verdict.clone() {
             Some(verdict) => verdict,
             None => self

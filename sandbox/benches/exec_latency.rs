@@ -1,8 +1,9 @@
 //! Execution latency on the path a real verify step takes: the async
 //! worker pool (`Sandbox::run` behind its concurrency semaphore, a worker
-//! thread per execution) and hone-tools' test harness with its in-guest
-//! driver, for a HumanEval-style check (a function and 7 asserts). In the
-//! same run: the host-decided score of the same candidate (`Harness::score`,
+//! thread per execution) and hone-tools' test harness, for a HumanEval-style
+//! check (a function and 7 asserts) that passes (the host's verdict alone)
+//! and one that fails (the verdict, then the in-guest per-test driver that
+//! explains it). In the same run: the host-decided score of the same candidate (`Harness::score`,
 //! what hidden tests and pass@1 use), the same check as one program in a
 //! native `python3` subprocess, the JavaScript equivalent through the pool,
 //! and how far past its limit a guest blocked in a host call (a sleep)
@@ -14,7 +15,8 @@
 //!
 //! `cargo bench -p hone-sandbox --bench exec_latency`. Last line:
 //! `RESULT wasm_p50_ms=<f> wasm_p99_ms=<f> native_p50_ms=<f> speedup=<native/wasm>
-//! js_p50_ms=<f> score_p50_ms=<f> timeout_overshoot_p50_ms=<f> timeout_overshoot_max_ms=<f>`.
+//! js_p50_ms=<f> score_p50_ms=<f> verify_failing_p50_ms=<f> timeout_overshoot_p50_ms=<f>
+//! timeout_overshoot_max_ms=<f>`.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -35,6 +37,12 @@ def add_digits(n):
         total += n % 10
         n //= 10
     return total
+"#;
+
+/// Wrong for numbers of more than one digit: passes 2 of the 7 asserts.
+const FAILING_CANDIDATE: &str = r#"
+def add_digits(n):
+    return n
 "#;
 
 const TESTS: &str = r#"
@@ -135,6 +143,16 @@ fn main() {
     });
     report("verify (pool + harness)", &verify);
 
+    // A failing candidate: the host's verdict, then the per-test driver
+    // that explains the failure (what a refine loop sees most).
+    let failing = measure(|| {
+        let r = runtime
+            .block_on(harness.run_python(FAILING_CANDIDATE, &suite))
+            .expect("harness run");
+        assert!(!r.all_passed() && r.passed() == 2, "{r:?}");
+    });
+    report("verify, failing", &failing);
+
     let score = measure(|| {
         let r = runtime
             .block_on(harness.score(Language::Python, CANDIDATE, &suite))
@@ -208,13 +226,15 @@ fn main() {
     let native_p50 = percentile(&native, 50.0);
     println!(
         "RESULT wasm_p50_ms={:.3} wasm_p99_ms={:.3} native_p50_ms={:.3} speedup={:.2} js_p50_ms={:.3} \
-         score_p50_ms={:.3} timeout_overshoot_p50_ms={:.3} timeout_overshoot_max_ms={:.3}",
+         score_p50_ms={:.3} verify_failing_p50_ms={:.3} timeout_overshoot_p50_ms={:.3} \
+         timeout_overshoot_max_ms={:.3}",
         wasm_p50,
         percentile(&verify, 99.0),
         native_p50,
         native_p50 / wasm_p50,
         percentile(&js_times, 50.0),
         percentile(&score, 50.0),
+        percentile(&failing, 50.0),
         percentile(&overshoot, 50.0),
         percentile(&overshoot, 100.0),
     );

@@ -1,6 +1,8 @@
 //! The test harness: runs a candidate program against tests in the sandbox
 //! and returns precise, compact per-test feedback.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hone_sandbox::{Cell, ExecResult, Language, Limits, Program, Sandbox, SandboxError, Status};
@@ -118,12 +120,14 @@ pub struct TestResult {
 
 /// Result of running a suite: the per-test view, for feedback.
 ///
-/// The per-test results come from a driver that shares the interpreter with
-/// the candidate, so on their own they are evidence, not a verdict. Whether
-/// the suite passed ([`TestReport::all_passed`]) also needs the suite to have
-/// run to its end ([`TestReport::complete`]) and, where the per-test view
-/// claims a full pass, the host's own verdict ([`TestReport::host_verdict`],
-/// from [`Harness::score`]) to agree.
+/// For assertion suites the host's own verdict ([`TestReport::host_verdict`],
+/// from [`Harness::score`]) is taken first. When it passes, every test is
+/// listed as passed from the suite's plan, with no per-test output. When it
+/// fails, the per-test results come from a driver that shares the
+/// interpreter with the candidate: they explain the failure, and never turn
+/// it into a pass. Whether the suite passed ([`TestReport::all_passed`])
+/// needs the suite to have run to its end ([`TestReport::complete`]) and the
+/// host's verdict, where one was taken, to agree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestReport {
     /// Per-test results, in suite order.
@@ -140,8 +144,8 @@ pub struct TestReport {
     #[serde(default)]
     pub complete: bool,
     /// The host-decided verdict of the whole suite run as one program
-    /// ([`Harness::score`]), taken when the per-test view claims that every
-    /// test passed; `None` when it was not needed.
+    /// ([`Harness::score`]); taken for every assertion suite, `None` for
+    /// `Io` suites (whose outputs the host compares itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_verdict: Option<Score>,
     /// Output the candidate printed while loading.
@@ -313,14 +317,19 @@ impl TestReport {
 
 /// Runs candidates against suites.
 ///
-/// Assertion suites run in one sandbox execution: the candidate as
-/// `candidate.py`, then a driver that runs each test statement separately and
-/// streams its result to the host, so a test that hangs or crashes is blamed
-/// alone and the remaining tests resume in a fresh execution. The candidate
-/// shares the interpreter with that driver, so its per-test results are
-/// feedback, not a verdict: a full pass is only reported when the host's own
-/// verdict ([`Harness::score`], a separate fresh run) agrees, and scores
-/// (hidden tests, pass@k) come from [`Harness::score`] alone.
+/// Assertion suites run first as one program whose verdict the host
+/// decides ([`Harness::score`]: the candidate, then the tests, in a fresh
+/// interpreter). A pass ends there, one execution: the tests are listed
+/// from the suite's plan, which the driver finds from the test source once
+/// per suite. A failure is then explained by the per-test driver: the
+/// candidate as `candidate.py`, then a driver that runs each test statement
+/// separately and streams its result to the host, so a test that hangs or
+/// crashes is blamed alone and the remaining tests resume in a fresh
+/// execution. The candidate shares the interpreter with that driver, so its
+/// results are feedback, never a verdict. (A candidate that hangs therefore
+/// costs the time limit twice: once in the verdict, once in the driver that
+/// finds the hanging test.) Scores (hidden tests, pass@k) come from
+/// [`Harness::score`] alone.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), hone_tools::HarnessError> {
@@ -350,6 +359,23 @@ pub struct Harness {
     pub max_repr: usize,
     /// Characters of stdout kept per test.
     pub max_test_stdout: usize,
+    /// Each suite's tests as the driver numbers them, found once per suite
+    /// (see [`Harness::plan`]) and shared by clones of this harness.
+    plans: Arc<Mutex<HashMap<PlanKey, Arc<[PlannedTest]>>>>,
+}
+
+/// A suite's style and test source: what its test plan depends on.
+type PlanKey = (&'static str, String);
+
+/// Plans kept before the cache starts over (a plan is a few hundred bytes;
+/// a benchmark run verifies against a few hundred suites).
+const MAX_PLANS: usize = 4096;
+
+/// One test of a suite, as found from the source without running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PlannedTest {
+    source: String,
+    line: u32,
 }
 
 impl Harness {
@@ -364,6 +390,7 @@ impl Harness {
             max_resumes: 3,
             max_repr: 300,
             max_test_stdout: 2000,
+            plans: Arc::default(),
         }
     }
 
@@ -418,11 +445,33 @@ impl Harness {
     async fn run_asserts(
         &self,
         candidate: &str,
-        style: &str,
+        style: &'static str,
         test_source: String,
         entry_point: Option<String>,
     ) -> Result<TestReport, HarnessError> {
         let started = std::time::Instant::now();
+        // The host's verdict comes first: a passing candidate needs no
+        // other execution, and a failing one gets the per-test driver's
+        // feedback next to a verdict it could not have forged.
+        let entry = entry_point.as_deref().filter(|_| style == "check");
+        let program = scored_program(candidate, &test_source);
+        let (verdict, scored_stdout) = self.score_program(&program, entry.unwrap_or("")).await?;
+        if verdict.passed {
+            if let Some(plan) = self.plan(style, &test_source).await? {
+                return Ok(TestReport {
+                    tests: plan
+                        .iter()
+                        .enumerate()
+                        .map(|(index, t)| passed_by_verdict(index, t))
+                        .collect(),
+                    candidate_error: None,
+                    complete: !plan.is_empty(),
+                    host_verdict: Some(verdict),
+                    stdout: scored_stdout,
+                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                });
+            }
+        }
         let mut results: Vec<TestResult> = Vec::new();
         let mut skip: Vec<usize> = Vec::new();
         let mut total: Option<usize> = None;
@@ -523,23 +572,74 @@ impl Harness {
             && !lost_reports
             && candidate_error.is_none()
             && results.iter().all(|r| r.status != TestStatus::NotRun);
-        let mut report = TestReport {
+        // The per-test view shares the interpreter with the candidate: it
+        // explains a failure, and the host's verdict decides the pass.
+        Ok(TestReport {
             tests: results,
             candidate_error,
             complete,
-            host_verdict: None,
+            host_verdict: Some(verdict),
             stdout,
-            duration_ms: 0.0,
-        };
-        if report.all_passed() {
-            // The per-test view shares the interpreter with the candidate:
-            // a full pass is only believed when the host's verdict agrees.
-            let entry = entry_point.as_deref().filter(|_| style == "check");
-            let program = scored_program(candidate, &test_source);
-            report.host_verdict = Some(self.score_program(&program, entry.unwrap_or("")).await?);
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// The tests of a suite as the driver numbers them, found by the driver
+    /// from the test source alone (no candidate, nothing of the tests run),
+    /// once per suite. `None` when the tests do not parse or a `check`
+    /// suite defines no `check`: the driver's own run then says so.
+    async fn plan(
+        &self,
+        style: &'static str,
+        test_source: &str,
+    ) -> Result<Option<Arc<[PlannedTest]>>, HarnessError> {
+        let key: PlanKey = (style, test_source.to_string());
+        if let Some(plan) = self.cached_plan(&key) {
+            return Ok(Some(plan));
         }
-        report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        Ok(report)
+        let spec = serde_json::json!({
+            "plan": true,
+            "style": style,
+            "test_source": test_source,
+            "entry_point": null,
+            "test_file": TEST_FILE,
+            "candidate_file": CANDIDATE_FILE,
+            "max_repr": self.max_repr,
+            "max_stdout": self.max_test_stdout,
+            "skip": [],
+        });
+        let program = driver_program(&self.sandbox, DRIVER, "<hone-harness>", &spec, "").await;
+        let exec = self.sandbox.run(program, self.limits.clone()).await?;
+        let mut tests = Vec::new();
+        let mut total = None;
+        for line in &exec.reports {
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            match event.get("event").and_then(|e| e.as_str()) {
+                Some("test") => tests.push(PlannedTest {
+                    source: get_str(&event, "source").unwrap_or_default(),
+                    line: get_usize(&event, "line") as u32,
+                }),
+                Some("done") => total = Some(get_usize(&event, "total")),
+                _ => {}
+            }
+        }
+        if exec.status != Status::Ok || exec.reports_truncated || total != Some(tests.len()) {
+            return Ok(None);
+        }
+        let plan: Arc<[PlannedTest]> = tests.into();
+        if let Ok(mut plans) = self.plans.lock() {
+            if plans.len() >= MAX_PLANS {
+                plans.clear();
+            }
+            plans.insert(key, plan.clone());
+        }
+        Ok(Some(plan))
+    }
+
+    fn cached_plan(&self, key: &PlanKey) -> Option<Arc<[PlannedTest]>> {
+        self.plans.lock().ok()?.get(key).cloned()
     }
 
     /// The host-decided verdict of `candidate` against `suite`, with the
@@ -572,11 +672,18 @@ impl Harness {
             TestSuite::Asserts { setup, asserts } => (assertion_source(setup, asserts), ""),
         };
         self.require_python(language)?;
-        self.score_program(&scored_program(candidate, &tests), entry_point)
-            .await
+        let (score, _) = self
+            .score_program(&scored_program(candidate, &tests), entry_point)
+            .await?;
+        Ok(score)
     }
 
-    async fn score_program(&self, program: &str, entry_point: &str) -> Result<Score, HarnessError> {
+    /// The host's verdict of `program`, and what it printed.
+    async fn score_program(
+        &self,
+        program: &str,
+        entry_point: &str,
+    ) -> Result<(Score, String), HarnessError> {
         let exec = self
             .sandbox
             .score(program, entry_point, 0, self.limits.clone())
@@ -586,11 +693,12 @@ impl Harness {
             Status::Exception { message, .. } => message.clone(),
             _ => describe_load_failure(&exec),
         };
-        Ok(Score {
+        let score = Score {
             passed: exec.status == Status::Ok,
             status: exec.status.label().to_string(),
             detail,
-        })
+        };
+        Ok((score, exec.stdout))
     }
 
     async fn run_io(
@@ -733,6 +841,24 @@ fn abnormal_result(index: usize, source: String, line: u32, exec: &ExecResult) -
         traceback,
         stdout: String::new(),
         duration_ms: exec.duration.as_secs_f64() * 1000.0,
+    }
+}
+
+/// A test the host's verdict passed: the whole suite ran to completion in
+/// one program, so every test in it held.
+fn passed_by_verdict(index: usize, test: &PlannedTest) -> TestResult {
+    TestResult {
+        index,
+        status: TestStatus::Passed,
+        source: test.source.clone(),
+        line: test.line,
+        expected: None,
+        actual: None,
+        call: None,
+        exception: None,
+        traceback: None,
+        stdout: String::new(),
+        duration_ms: 0.0,
     }
 }
 

@@ -268,10 +268,10 @@ async fn stdin_stdout_pairs_python_and_javascript() {
     );
 }
 
-/// The host's verdict is taken only for a full pass, refutes a pass forged
-/// in the shared interpreter, and every pool slot comes back either way.
+/// The host's verdict is taken for every assertion suite and decides it,
+/// and every pool slot comes back either way.
 #[tokio::test]
-async fn the_host_verdict_is_kept_only_for_a_full_pass_and_slots_come_back() {
+async fn the_host_verdict_decides_every_assertion_suite_and_slots_come_back() {
     let h = harness();
     let idle = h.sandbox().available_slots();
     let suite = TestSuite::Check {
@@ -289,7 +289,7 @@ async fn the_host_verdict_is_kept_only_for_a_full_pass_and_slots_come_back() {
         .await
         .unwrap();
     assert!(!bad.all_passed());
-    assert_eq!(bad.host_verdict, None);
+    assert_eq!(bad.host_verdict.as_ref().map(|v| v.passed), Some(false));
     // A candidate that forges a pass in the shared interpreter is still
     // refuted by the host's run.
     let forged = h
@@ -304,4 +304,58 @@ async fn the_host_verdict_is_kept_only_for_a_full_pass_and_slots_come_back() {
         assert!(!forged.all_passed());
     }
     assert_eq!(h.sandbox().available_slots(), idle);
+}
+
+/// A pass is decided by the host's run alone: its tests are the suite's
+/// plan (the same tests, sources and lines the per-test driver runs), with
+/// nothing recorded from inside the candidate's interpreter.
+#[tokio::test]
+async fn a_pass_lists_the_tests_the_driver_runs_without_running_the_driver() {
+    let h = harness();
+    let suite = TestSuite::Check {
+        test: HUMANEVAL_TEST.into(),
+        entry_point: "total".into(),
+    };
+    let good = h
+        .run_python(
+            "print('loaded')\ndef total(xs):\n    return sum(xs)\n",
+            &suite,
+        )
+        .await
+        .unwrap();
+    let failing = h
+        .run_python("def total(xs):\n    return -1\n", &suite)
+        .await
+        .unwrap();
+    assert!(good.all_passed() && good.complete, "{good:#?}");
+    assert_eq!(good.total(), 5);
+    assert_eq!(failing.total(), good.total());
+    for (passed, driven) in good.tests.iter().zip(&failing.tests) {
+        assert_eq!(passed.index, driven.index);
+        assert_eq!(passed.status, TestStatus::Passed);
+        assert_eq!(passed.call, None, "{passed:#?}");
+        assert_eq!(driven.status, TestStatus::Failed, "{driven:#?}");
+        assert!(driven.call.is_some(), "{driven:#?}");
+        // A failed assert inside a loop is reported at its own line.
+        if !passed.source.starts_with("for ") {
+            assert_eq!((&passed.source, passed.line), (&driven.source, driven.line));
+        }
+    }
+    assert_eq!(good.tests[0].source, "assert candidate([1, 2, 3]) == 6");
+    assert!(good.stdout.contains("loaded"), "{good:#?}");
+    // Module-style suites are planned the same way.
+    let asserts = TestSuite::Asserts {
+        setup: "import math".into(),
+        asserts: vec!["assert f(1) == 1".into(), "assert f(4) == 2".into()],
+    };
+    let r = h
+        .run_python(
+            "import math\ndef f(x):\n    return math.isqrt(x)\n",
+            &asserts,
+        )
+        .await
+        .unwrap();
+    assert!(r.all_passed(), "{r:#?}");
+    let sources: Vec<&str> = r.tests.iter().map(|t| t.source.as_str()).collect();
+    assert_eq!(sources, ["assert f(1) == 1", "assert f(4) == 2"]);
 }
