@@ -87,11 +87,14 @@
 //! - [`agents`]: roles, verifiers and strategies.
 //! - [`tools`]: the test harness, answer checking, execution traces.
 //! - [`sandbox`]: the Wasm sandbox (Python and JavaScript guests).
+//! - [`bench`]: benchmark suites, resumable sharded runs, intervals and
+//!   paired comparisons (`hone bench`).
 //! - `local` (feature `local`, on by default): the embedded llama.cpp model.
 
 #![warn(missing_docs)]
 
 pub use hone_agents as agents;
+pub use hone_bench as bench;
 pub use hone_core as core;
 #[cfg(feature = "local")]
 pub use hone_local as local;

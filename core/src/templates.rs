@@ -181,6 +181,14 @@ impl Templates {
         Ok(self)
     }
 
+    /// The source of template `name`, as loaded (embedded or overridden).
+    pub fn source(&self, name: &str) -> Option<String> {
+        self.env
+            .get_template(name)
+            .ok()
+            .map(|t| t.source().to_string())
+    }
+
     /// Names of all templates.
     pub fn names(&self) -> Vec<&str> {
         self.origins.keys().map(String::as_str).collect()

@@ -74,6 +74,9 @@ pub enum Command {
     Show(ShowArgs),
     /// List recorded runs.
     Runs,
+    /// Run benchmark suites; merge shards; compare and report runs.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Download and list local models.
     #[cfg(feature = "local")]
     #[command(subcommand)]
@@ -224,6 +227,86 @@ pub struct SolveArgs {
     /// the search (sympy decides symbolic cases), never shown to any model.
     #[arg(long, value_name = "ANSWER")]
     pub reference: Option<String>,
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
+    /// Run id (default: date, time and a random suffix).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Print the result as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not print the trajectory while running.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Run a suite (humaneval, gsm8k, math500, or a .jsonl file) into a
+    /// directory; rerun the same command to resume.
+    Run(Box<BenchRunArgs>),
+    /// Combine the directories of one run's shards into one.
+    Merge {
+        /// Shard directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged run is written.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Compare two runs item by item (exact McNemar on pass/fail).
+    Compare {
+        /// Run A.
+        a: PathBuf,
+        /// Run B.
+        b: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A table of runs: score with its 95% interval, cost.
+    Report {
+        /// Run directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRunArgs {
+    /// humaneval, gsm8k, math500, or a JSONL file of your own items.
+    pub suite: String,
+    /// The run directory (created; an existing run there is resumed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only the first N items (in the suite's order).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only these items (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub ids: Option<Vec<String>>,
+    /// Items run at once.
+    #[arg(long, default_value_t = 1, value_name = "J")]
+    pub jobs: usize,
+    /// Run only shard i of n (0-based; items are assigned by a hash of
+    /// their id).
+    #[arg(long, value_name = "i/n")]
+    pub shard: Option<String>,
+    /// Most wall time for the whole run, in seconds (items then running are
+    /// cut off and resume on the next call).
+    #[arg(long, value_name = "SECS")]
+    pub max_run_seconds: Option<f64>,
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
+}
+
+/// The strategy and its settings: the same flags for `hone solve` and
+/// `hone bench run`.
+#[derive(Debug, Clone, Args)]
+pub struct StrategyArgs {
     /// Search strategy.
     #[arg(long, value_enum, default_value_t = Strategy::SelfRefine)]
     pub strategy: Strategy,
@@ -297,15 +380,6 @@ pub struct SolveArgs {
     /// Sampling temperature.
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f32,
-    /// Run id (default: date, time and a random suffix).
-    #[arg(long)]
-    pub run_id: Option<String>,
-    /// Print the result as JSON on standard output.
-    #[arg(long)]
-    pub json: bool,
-    /// Do not print the trajectory while running.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -386,6 +460,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Judge(args) => crate::judge::judge(&cli.global, &config, &args).await,
         Command::Show(args) => crate::runs::show(&cli.global, &config, &args),
         Command::Runs => crate::runs::list(&cli.global, &config),
+        Command::Bench(cmd) => crate::bench::command(&cli.global, &config, cmd).await,
         #[cfg(feature = "local")]
         Command::Model(cmd) => crate::local::model_command(cmd),
         #[cfg(feature = "local")]

@@ -1,5 +1,6 @@
 //! `hone`: critique-and-refine agents from the command line.
 
+mod bench;
 mod cli;
 mod judge;
 #[cfg(feature = "local")]

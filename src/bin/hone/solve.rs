@@ -21,7 +21,9 @@ use hone_core::Budget;
 use hone_sandbox::{Sandbox, SandboxConfig};
 use hone_tools::{Harness, TestSuite};
 
-use crate::cli::{Global, Kind, ResumeArgs, Rethink, SelfEvalScaleArg, SolveArgs, Strategy};
+use crate::cli::{
+    Global, Kind, ResumeArgs, Rethink, SelfEvalScaleArg, SolveArgs, Strategy, StrategyArgs,
+};
 
 /// Exit codes of `hone solve` and `hone resume` (documented in README.md).
 /// 1 is any error before or around the run (main.rs); clap uses 2 for
@@ -425,7 +427,22 @@ fn read_requirements(args: &SolveArgs, task: &str) -> Result<Vec<String>> {
     Ok(parse_requirements(task))
 }
 
-fn mcts_settings(args: &SolveArgs) -> Result<MctsSettings> {
+/// The run-log header of a run with these strategy flags on `model`.
+pub fn run_header(args: &StrategyArgs, model: &str) -> RunHeader {
+    RunHeader {
+        strategy: args.strategy.name().into(),
+        temperature: args.temperature,
+        max_tokens: args.max_tokens,
+        model: model.to_string(),
+        n: args.n,
+        sample_temperature: args.sample_temperature,
+        memory: args.memory,
+        settings: None,
+    }
+}
+
+/// RethinkMCTS's settings from the strategy flags, checked.
+pub fn mcts_settings(args: &StrategyArgs) -> Result<MctsSettings> {
     for (name, value) in [
         ("--c0", args.c0),
         ("--base", args.base),
@@ -481,11 +498,12 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     if args.requirements.is_some() && args.kind != Kind::Design {
         bail!("--requirements needs --kind design");
     }
-    if args.strategy == Strategy::RethinkMcts && (args.kind != Kind::Code || public_tests.is_none())
+    if args.strategy.strategy == Strategy::RethinkMcts
+        && (args.kind != Kind::Code || public_tests.is_none())
     {
         bail!("--strategy rethink-mcts searches code against public tests: it needs --kind code and --tests or --asserts");
     }
-    if args.n == 0 {
+    if args.strategy.n == 0 {
         bail!("--n must be at least 1");
     }
     let requirements = if args.kind == Kind::Design {
@@ -497,8 +515,8 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     } else {
         Vec::new()
     };
-    let mcts = if args.strategy == Strategy::RethinkMcts {
-        Some(mcts_settings(&args)?)
+    let mcts = if args.strategy.strategy == Strategy::RethinkMcts {
+        Some(mcts_settings(&args.strategy)?)
     } else {
         None
     };
@@ -515,21 +533,15 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     let (model, _) = crate::models::build_with_cache(global, config, settings.cache.as_deref())?;
     let templates = crate::models::templates_from(settings.templates.as_deref())?;
     let meta = RunHeader {
-        strategy: args.strategy.name().into(),
-        temperature: args.temperature,
-        max_tokens: args.max_tokens,
-        model: model.descriptor().to_string(),
-        n: args.n,
-        sample_temperature: args.sample_temperature,
-        memory: args.memory,
         settings: Some(settings),
+        ..run_header(&args.strategy, &model.descriptor().to_string())
     };
     let sandbox = sandbox();
     let harness = Arc::new(Harness::new(sandbox.clone()));
     let search = meta.search(RefineConfig::new(model, templates).with_harness(harness.clone()))?;
     let mut budget = Budget::unlimited();
-    budget.max_model_calls = args.max_calls;
-    if let Some(s) = args.max_seconds {
+    budget.max_model_calls = args.strategy.max_calls;
+    if let Some(s) = args.strategy.max_seconds {
         if !(s.is_finite() && s > 0.0) {
             bail!("--max-seconds must be a positive number, got {s}");
         }
@@ -553,7 +565,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
         .with_meta(meta.to_meta());
     let view = match search {
         Search::Linear { graph, .. } => {
-            let mut state = RefineState::new(task, task_kind(args.kind), args.max_rounds)
+            let mut state = RefineState::new(task, task_kind(args.kind), args.strategy.max_rounds)
                 .with_requirements(requirements);
             if let Some(tests) = public_tests {
                 state = state.with_public_tests(tests);

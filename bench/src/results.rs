@@ -1,0 +1,478 @@
+//! A benchmark run's directory: `header.json` (everything that makes the run
+//! reproducible), `results.jsonl` (one line per finished item, appended as
+//! items finish) and `runs/` (each item's checkpointed run log).
+//!
+//! A run is resumable at any moment: a line is only ever appended whole and
+//! flushed, a torn last line (the process killed mid-write) is dropped when
+//! the file is opened again, and an item without a result line resumes from
+//! its run log, so it ends exactly as an uninterrupted run would.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hone_agents::header::RunHeader;
+use hone_agents::mcts::MctsSettings;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::item::SuiteKind;
+
+/// Which part of a suite a process runs: items whose id hashes to `index`
+/// modulo `count` (0-based, so a Kubernetes Indexed Job's or a Slurm
+/// array's index maps to it directly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// This shard, `0..count`.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `i/n`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("--shard {text:?}: expected i/n, e.g. 0/4"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("--shard {text:?}: {i:?} is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("--shard {text:?}: {n:?} is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "--shard {text:?}: the index runs from 0 to n-1 (n at least 1)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the item `id` belongs to this shard: by a hash of the id, so
+    /// the assignment depends on nothing but the id and the shard count.
+    pub fn holds(&self, id: &str) -> bool {
+        let digest = Sha256::digest(id.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(first) % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Budgets of each item's search.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemBudget {
+    /// Most model calls per item.
+    pub max_calls: Option<u64>,
+    /// Most wall time per item, in seconds.
+    pub max_seconds: Option<f64>,
+}
+
+/// What makes a run reproducible; written once as `header.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchHeader {
+    /// hone's version.
+    pub hone_version: String,
+    /// The git revision hone was built from, when known.
+    pub git_revision: Option<String>,
+    /// Suite name.
+    pub suite: String,
+    /// Its kind.
+    pub kind: SuiteKind,
+    /// sha256 of the suite's data.
+    pub dataset_sha256: String,
+    /// Items selected (after --ids / --limit, before sharding), in order.
+    pub selected: usize,
+    /// The selection: `--ids`, `--limit` as given.
+    pub selection: Selection,
+    /// The shard this directory holds, if sharded.
+    pub shard: Option<Shard>,
+    /// Model identity: backend, name and endpoint host or file.
+    pub model: String,
+    /// sha256 of the local model's GGUF file, when local.
+    pub model_sha256: Option<String>,
+    /// The strategy and its sampling (the run-log header of every item).
+    pub strategy: RunHeader,
+    /// Most answers / trials per item (self-refine, reflexion).
+    pub max_rounds: u32,
+    /// RethinkMCTS's settings, when that is the strategy.
+    pub mcts: Option<MctsSettings>,
+    /// Budgets per item.
+    pub item_budget: ItemBudget,
+    /// sha256 of each prompt template's source.
+    pub templates: BTreeMap<String, String>,
+}
+
+/// Which items of the suite were asked for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// `--ids`, when given.
+    pub ids: Option<Vec<String>>,
+    /// `--limit`, when given.
+    pub limit: Option<usize>,
+}
+
+impl BenchHeader {
+    /// Names of the top-level fields in which `self` and `other` differ,
+    /// `shard` left out when `ignore_shard`.
+    pub fn differences(&self, other: &BenchHeader, ignore_shard: bool) -> Vec<String> {
+        let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+            (serde_json::to_value(self), serde_json::to_value(other))
+        else {
+            return vec!["(unreadable header)".into()];
+        };
+        let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| !(ignore_shard && k.as_str() == "shard"))
+            .filter(|k| a.get(*k) != b.get(*k))
+            .cloned()
+            .collect()
+    }
+}
+
+/// One finished item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemResult {
+    /// The item's id.
+    pub id: String,
+    /// The score: hidden tests passed (code) or the answer matched the
+    /// reference (answers). Decided by the host after the search.
+    pub passed: bool,
+    /// Whether the search's own verifier accepted the answer.
+    pub verified: bool,
+    /// Why the search stopped (`finished`, `budget: ...`, `node failed`).
+    pub stop: String,
+    /// The final answer, if any.
+    pub answer: Option<String>,
+    /// What scored it: hidden-test status or the extracted final answer.
+    pub detail: String,
+    /// Model calls (cache hits included).
+    pub calls: u64,
+    /// Of those, answered from the response cache.
+    pub cache_hits: u64,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Generated tokens.
+    pub output_tokens: u64,
+    /// Wall time of the search and scoring, in milliseconds.
+    pub wall_ms: f64,
+    /// The item's run log, relative to the run directory.
+    pub log: String,
+}
+
+/// Why a run directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file is not what hone writes.
+    #[error("{path}:{line}: {detail}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0 for the whole file).
+        line: usize,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The directory holds a run with other settings.
+    #[error("{dir} holds a run with other settings ({fields} differ); use another --out, or delete it to start over")]
+    OtherRun {
+        /// The directory.
+        dir: PathBuf,
+        /// The differing header fields.
+        fields: String,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ResultsError + '_ {
+    move |source| ResultsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Header file name in a run directory.
+pub const HEADER_FILE: &str = "header.json";
+/// Results file name in a run directory.
+pub const RESULTS_FILE: &str = "results.jsonl";
+/// Directory of the items' run logs.
+pub const RUNS_DIR: &str = "runs";
+
+/// A run directory opened for writing.
+#[derive(Debug)]
+pub struct RunDir {
+    dir: PathBuf,
+    results: std::fs::File,
+    done: BTreeMap<String, ItemResult>,
+}
+
+impl RunDir {
+    /// Opens (creating if needed) `dir` for a run with `header`. An existing
+    /// run must have the same header; its finished items are kept and a
+    /// torn last line is cut off.
+    pub fn open(dir: &Path, header: &BenchHeader) -> Result<RunDir, ResultsError> {
+        std::fs::create_dir_all(dir.join(RUNS_DIR)).map_err(io_err(dir))?;
+        let header_path = dir.join(HEADER_FILE);
+        if header_path.exists() {
+            let existing = read_header(dir)?;
+            let differ = existing.differences(header, false);
+            if !differ.is_empty() {
+                return Err(ResultsError::OtherRun {
+                    dir: dir.to_path_buf(),
+                    fields: differ.join(", "),
+                });
+            }
+        } else {
+            let text =
+                serde_json::to_string_pretty(header).map_err(|e| ResultsError::Malformed {
+                    path: header_path.clone(),
+                    line: 0,
+                    detail: e.to_string(),
+                })?;
+            let tmp = dir.join(format!(".{HEADER_FILE}.tmp"));
+            std::fs::write(&tmp, text + "\n").map_err(io_err(&tmp))?;
+            std::fs::rename(&tmp, &header_path).map_err(io_err(&header_path))?;
+        }
+        let results_path = dir.join(RESULTS_FILE);
+        let (done, good_len) = read_results_prefix(&results_path)?;
+        let results = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&results_path)
+            .map_err(io_err(&results_path))?;
+        // Cut a torn tail so the next line starts on its own.
+        results.set_len(good_len).map_err(io_err(&results_path))?;
+        Ok(RunDir {
+            dir: dir.to_path_buf(),
+            results,
+            done,
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Results already recorded, by id.
+    pub fn done(&self) -> &BTreeMap<String, ItemResult> {
+        &self.done
+    }
+
+    /// The run log path of item `id` (a file name safe on every system,
+    /// unique per id), relative to the directory.
+    pub fn log_of(id: &str) -> String {
+        let safe: String = id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(80)
+            .collect();
+        let hash = hex::encode(&Sha256::digest(id.as_bytes())[..4]);
+        format!("{RUNS_DIR}/{safe}-{hash}.jsonl")
+    }
+
+    /// Appends `result` as one flushed line.
+    pub fn record(&mut self, result: ItemResult) -> Result<(), ResultsError> {
+        let path = self.dir.join(RESULTS_FILE);
+        let mut line = serde_json::to_string(&result).map_err(|e| ResultsError::Malformed {
+            path: path.clone(),
+            line: 0,
+            detail: e.to_string(),
+        })?;
+        line.push('\n');
+        self.results
+            .write_all(line.as_bytes())
+            .and_then(|_| self.results.sync_data())
+            .map_err(io_err(&path))?;
+        self.done.insert(result.id.clone(), result);
+        Ok(())
+    }
+}
+
+/// Reads `dir`'s header.
+pub fn read_header(dir: &Path) -> Result<BenchHeader, ResultsError> {
+    let path = dir.join(HEADER_FILE);
+    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+    serde_json::from_str(&text).map_err(|e| ResultsError::Malformed {
+        path,
+        line: e.line(),
+        detail: format!("not a hone bench header: {e}"),
+    })
+}
+
+/// Reads `dir`'s results (a torn last line is left out).
+pub fn read_results(dir: &Path) -> Result<Vec<ItemResult>, ResultsError> {
+    let (done, _) = read_results_prefix(&dir.join(RESULTS_FILE))?;
+    Ok(done.into_values().collect())
+}
+
+/// The results of the whole lines of `path`, and the byte length they
+/// span. Only the last line may be torn (no newline, or not JSON); a bad
+/// line before it is an error.
+fn read_results_prefix(path: &Path) -> Result<(BTreeMap<String, ItemResult>, u64), ResultsError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), 0)),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mut done = BTreeMap::new();
+    let mut good = 0usize;
+    let mut start = 0usize;
+    let mut line_no = 0usize;
+    while start < bytes.len() {
+        line_no += 1;
+        let Some(rel_end) = bytes[start..].iter().position(|b| *b == b'\n') else {
+            break; // torn: no newline
+        };
+        let end = start + rel_end;
+        let parsed = std::str::from_utf8(&bytes[start..end])
+            .ok()
+            .and_then(|l| serde_json::from_str::<ItemResult>(l).ok());
+        match parsed {
+            Some(result) => {
+                done.insert(result.id.clone(), result);
+                good = end + 1;
+            }
+            None if end + 1 == bytes.len() => break, // torn last line
+            None => {
+                return Err(ResultsError::Malformed {
+                    path: path.to_path_buf(),
+                    line: line_no,
+                    detail: "not a result line".into(),
+                })
+            }
+        }
+        start = end + 1;
+    }
+    Ok((done, good as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str) -> ItemResult {
+        ItemResult {
+            id: id.into(),
+            passed: true,
+            verified: true,
+            stop: "finished".into(),
+            answer: Some("a".into()),
+            detail: String::new(),
+            calls: 1,
+            cache_hits: 0,
+            input_tokens: 1,
+            output_tokens: 1,
+            wall_ms: 1.0,
+            log: RunDir::log_of(id),
+        }
+    }
+
+    fn header() -> BenchHeader {
+        BenchHeader {
+            hone_version: "0".into(),
+            git_revision: None,
+            suite: "s".into(),
+            kind: SuiteKind::Answer,
+            dataset_sha256: "x".into(),
+            selected: 2,
+            selection: Selection::default(),
+            shard: None,
+            model: "scripted".into(),
+            model_sha256: None,
+            strategy: RunHeader::new("single-shot", "scripted"),
+            max_rounds: 4,
+            mcts: None,
+            item_budget: ItemBudget::default(),
+            templates: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn shards_partition_the_items() {
+        let ids: Vec<String> = (0..200).map(|i| format!("HumanEval/{i}")).collect();
+        let shards: Vec<Shard> = (0..4).map(|i| Shard { index: i, count: 4 }).collect();
+        for id in &ids {
+            assert_eq!(shards.iter().filter(|s| s.holds(id)).count(), 1, "{id}");
+        }
+        for s in &shards {
+            let n = ids.iter().filter(|id| s.holds(id)).count();
+            assert!(n > 20, "shard {s} holds only {n} of 200");
+        }
+        assert_eq!(Shard::parse("1/4"), Ok(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "1", "a/2", "0/0"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_and_the_rest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = RunDir::open(dir.path(), &header()).unwrap();
+        run.record(result("a")).unwrap();
+        drop(run);
+        let path = dir.path().join(RESULTS_FILE);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        let whole = text.len();
+        text.push_str("{\"id\": \"b\", \"pass");
+        std::fs::write(&path, &text).unwrap();
+        let mut run = RunDir::open(dir.path(), &header()).unwrap();
+        assert_eq!(run.done().keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, whole);
+        run.record(result("b")).unwrap();
+        let ids: Vec<String> = read_results(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+        // A bad line before the end is not a torn write: it is an error.
+        std::fs::write(&path, format!("garbage\n{}", &text[..whole])).unwrap();
+        let err = RunDir::open(dir.path(), &header()).unwrap_err().to_string();
+        assert!(err.contains(":1:"), "{err}");
+    }
+
+    #[test]
+    fn a_directory_of_another_run_is_refused_naming_the_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        RunDir::open(dir.path(), &header()).unwrap();
+        let mut other = header();
+        other.strategy = RunHeader::new("self-refine", "scripted");
+        other.max_rounds = 2;
+        let err = RunDir::open(dir.path(), &other).unwrap_err().to_string();
+        assert!(err.contains("max_rounds, strategy"), "{err}");
+        let mut sharded = header();
+        sharded.shard = Some(Shard { index: 0, count: 2 });
+        assert!(header().differences(&sharded, true).is_empty());
+        assert_eq!(header().differences(&sharded, false), ["shard"]);
+    }
+
+    #[test]
+    fn log_names_are_safe_and_distinct() {
+        assert_ne!(RunDir::log_of("a/b"), RunDir::log_of("a_b"));
+        assert!(RunDir::log_of("HumanEval/0").starts_with("runs/HumanEval_0-"));
+    }
+}

@@ -1,0 +1,402 @@
+//! `hone bench`: run suites, merge shards, compare and report runs.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use hone_agents::refine::RefineConfig;
+use hone_bench::item::{Item, Suite};
+use hone_bench::results::{BenchHeader, ItemBudget, RunDir, Selection, Shard};
+use hone_bench::runner::{BenchRun, Progress};
+use hone_bench::stats::wilson;
+use hone_bench::summary::{compare, markdown_table, merge, RunData};
+use hone_core::config::{ConfigFile, ModelChoice};
+use hone_sandbox::{Sandbox, SandboxConfig};
+use hone_tools::Harness;
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use crate::cli::{BenchCommand, BenchRunArgs, Global, Strategy};
+
+pub async fn command(global: &Global, config: &ConfigFile, cmd: BenchCommand) -> Result<ExitCode> {
+    match cmd {
+        BenchCommand::Run(args) => run(global, config, *args).await,
+        BenchCommand::Merge { dirs, out } => merge_dirs(&dirs, &out),
+        BenchCommand::Compare { a, b, json } => compare_dirs(&a, &b, json),
+        BenchCommand::Report { dirs, json } => report(&dirs, json),
+    }
+}
+
+/// The suite `name`: a built-in one, or a JSONL file.
+async fn load_suite(name: &str, sandbox: &Sandbox) -> Result<Suite> {
+    if hone_bench::datasets::BUILTIN.contains(&name) {
+        let cache = hone_core::config::cache_dir();
+        return Ok(hone_bench::datasets::load(name, &cache, sandbox, &|m| eprintln!("{m}")).await?);
+    }
+    let path = Path::new(name);
+    if !path.exists() {
+        bail!(
+            "no suite {name:?}: the built-in suites are {}, or give a .jsonl file",
+            hone_bench::datasets::BUILTIN.join(", ")
+        );
+    }
+    Ok(Suite::read(path)?)
+}
+
+/// The items `args` select, in the suite's order.
+fn select(suite: &Suite, args: &BenchRunArgs) -> Result<Vec<Item>> {
+    let mut items: Vec<Item> = suite.items.clone();
+    if let Some(ids) = &args.ids {
+        let known: std::collections::HashSet<&str> = items.iter().map(|i| i.id()).collect();
+        if let Some(missing) = ids.iter().find(|id| !known.contains(id.as_str())) {
+            bail!("--ids: {} has no item {missing:?}", suite.name);
+        }
+        items.retain(|i| ids.iter().any(|id| id == i.id()));
+    }
+    if let Some(limit) = args.limit {
+        items.truncate(limit);
+    }
+    if items.is_empty() {
+        bail!("no items selected from {}", suite.name);
+    }
+    Ok(items)
+}
+
+/// sha256 of the local model file, where the backend is the local model.
+fn model_sha256(choice: &ModelChoice) -> Option<String> {
+    let ModelChoice::Local { path, model, .. } = choice else {
+        return None;
+    };
+    #[cfg(feature = "local")]
+    {
+        use hone_local::provision::{find_model, KNOWN_MODELS};
+        let known = match (path, model) {
+            (Some(p), _) => {
+                let file = p.file_name()?.to_string_lossy().into_owned();
+                KNOWN_MODELS.iter().find(|m| m.file_name == file)
+            }
+            (None, Some(name)) => find_model(name),
+            (None, None) => Some(hone_local::provision::default_model_spec()),
+        };
+        match (known, path) {
+            (Some(spec), _) => Some(spec.sha256.to_string()),
+            (None, Some(p)) => hone_local::provision::sha256_file(p).ok(),
+            (None, None) => None,
+        }
+    }
+    #[cfg(not(feature = "local"))]
+    {
+        let _ = (path, model);
+        None
+    }
+}
+
+async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result<ExitCode> {
+    let shard = args
+        .shard
+        .as_deref()
+        .map(Shard::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if args.jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    let s = &args.strategy;
+    if s.n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let max_run_time = match args.max_run_seconds {
+        Some(v) if v.is_finite() && v > 0.0 => Some(Duration::from_secs_f64(v)),
+        Some(v) => bail!("--max-run-seconds must be a positive number, got {v}"),
+        None => None,
+    };
+    if let Some(v) = s.max_seconds {
+        if !(v.is_finite() && v > 0.0) {
+            bail!("--max-seconds must be a positive number, got {v}");
+        }
+    }
+    let sandbox = Sandbox::new(SandboxConfig::default());
+    let suite = load_suite(&args.suite, &sandbox).await?;
+    if s.strategy == Strategy::RethinkMcts && suite.kind != hone_bench::item::SuiteKind::Code {
+        bail!(
+            "--strategy rethink-mcts searches code against public tests; {} is not a code suite",
+            suite.name
+        );
+    }
+    let selected = select(&suite, &args)?;
+    let items: Vec<Item> = selected
+        .iter()
+        .filter(|i| shard.is_none_or(|s| s.holds(i.id())))
+        .cloned()
+        .collect();
+    let mcts = if s.strategy == Strategy::RethinkMcts {
+        Some(crate::solve::mcts_settings(s)?)
+    } else {
+        None
+    };
+    let (model, choice) = crate::models::build(global, config)?;
+    let templates = crate::models::templates(global)?;
+    let header = BenchHeader {
+        hone_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_revision: option_env!("HONE_GIT_REVISION").map(str::to_string),
+        suite: suite.name.clone(),
+        kind: suite.kind,
+        dataset_sha256: suite.sha256.clone(),
+        selected: selected.len(),
+        selection: Selection {
+            ids: args.ids.clone(),
+            limit: args.limit,
+        },
+        shard,
+        model: model.descriptor().to_string(),
+        model_sha256: model_sha256(&choice),
+        strategy: crate::solve::run_header(s, &model.descriptor().to_string()),
+        max_rounds: s.max_rounds,
+        mcts,
+        item_budget: ItemBudget {
+            max_calls: s.max_calls,
+            max_seconds: s.max_seconds,
+        },
+        templates: templates
+            .names()
+            .into_iter()
+            .filter_map(|n| {
+                let source = templates.source(n)?;
+                Some((n.to_string(), hex_sha256(source.as_bytes())))
+            })
+            .collect(),
+    };
+    let mut dir = RunDir::open(&args.out, &header)?;
+    let harness = Arc::new(Harness::new(sandbox));
+    let bench = BenchRun {
+        config: RefineConfig::new(model, templates).with_harness(harness),
+        header,
+        jobs: args.jobs,
+        max_run_time,
+    };
+    let total = items.len();
+    let already: Vec<bool> = items
+        .iter()
+        .filter_map(|i| dir.done().get(i.id()).map(|r| r.passed))
+        .collect();
+    let tally = Mutex::new(Tally {
+        done: already.len(),
+        passed: already.iter().filter(|p| **p).count(),
+        ..Tally::default()
+    });
+    let bar = progress_bar(total);
+    eprintln!(
+        "hone bench: {} on {} ({} of {} items{}) into {}",
+        s.strategy.name(),
+        suite.name,
+        total,
+        suite.items.len(),
+        shard.map(|s| format!(", shard {s}")).unwrap_or_default(),
+        args.out.display()
+    );
+    let on_progress = |p: Progress<'_>| {
+        let Ok(mut t) = tally.lock() else { return };
+        match p {
+            Progress::Skipped(n) => {
+                let line = format!("{n} item(s) already done, skipped");
+                show(&bar, &line);
+            }
+            Progress::Finished(r) => {
+                t.done += 1;
+                t.passed += usize::from(r.passed);
+                t.calls += r.calls;
+                t.tokens += r.input_tokens + r.output_tokens;
+                let line = format!(
+                    "{} {} ({} calls, {:.1} s) | {}",
+                    r.id,
+                    if r.passed { "PASS" } else { "fail" },
+                    r.calls,
+                    r.wall_ms / 1000.0,
+                    t.line(total)
+                );
+                show(&bar, &line);
+            }
+            Progress::Failed { id, error } => {
+                t.failed += 1;
+                show(
+                    &bar,
+                    &format!("{id} ERROR (not recorded; a rerun retries it): {error}"),
+                );
+            }
+        }
+        if let Some(bar) = &bar {
+            bar.set_position(t.done as u64);
+            bar.set_message(t.line(total));
+        }
+    };
+    if let Some(bar) = &bar {
+        bar.set_position(already.len() as u64);
+    }
+    let totals = bench.run(&items, &mut dir, &on_progress).await?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let data = RunData::read(&args.out)?;
+    print!("{}", markdown_table(&[data.summary()]));
+    if totals.stopped_by_budget {
+        eprintln!(
+            "stopped by --max-run-seconds: {} item(s) not finished; rerun the same command to continue",
+            totals.not_run
+        );
+        return Ok(ExitCode::from(4));
+    }
+    if totals.failed > 0 {
+        eprintln!(
+            "{} item(s) failed and were not recorded; rerun the same command to retry them",
+            totals.failed
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Default)]
+struct Tally {
+    done: usize,
+    passed: usize,
+    failed: usize,
+    calls: u64,
+    tokens: u64,
+}
+
+impl Tally {
+    fn line(&self, total: usize) -> String {
+        let (low, high) = wilson(self.passed as u64, self.done as u64);
+        format!(
+            "{}/{} done, score {}/{} ({:.1}%, 95% CI {:.1}–{:.1}%), {} calls, {} tokens{}",
+            self.done,
+            total,
+            self.passed,
+            self.done,
+            100.0 * self.passed as f64 / self.done.max(1) as f64,
+            100.0 * low,
+            100.0 * high,
+            self.calls,
+            self.tokens,
+            if self.failed > 0 {
+                format!(", {} failed", self.failed)
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+/// A progress bar on a terminal; plain lines otherwise.
+fn progress_bar(total: usize) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(total as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} ETA {eta} | {wide_msg}") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn show(bar: &Option<ProgressBar>, line: &str) {
+    match bar {
+        Some(bar) => bar.println(line),
+        None => eprintln!("{line}"),
+    }
+}
+
+fn merge_dirs(dirs: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+    let shards = dirs
+        .iter()
+        .map(|d| RunData::read(d).with_context(|| format!("reading {}", d.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let (header, results) = merge(&shards)?;
+    if out.join(hone_bench::results::RESULTS_FILE).exists() {
+        bail!(
+            "{} already holds a run; merge into a new directory",
+            out.display()
+        );
+    }
+    let mut dir = RunDir::open(out, &header)?;
+    let n = results.len();
+    for result in results {
+        dir.record(result)?;
+    }
+    eprintln!(
+        "merged {} shard(s), {n} item(s), into {}",
+        shards.len(),
+        out.display()
+    );
+    print!("{}", markdown_table(&[RunData::read(out)?.summary()]));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compare_dirs(a: &Path, b: &Path, json: bool) -> Result<ExitCode> {
+    let ra = RunData::read(a).with_context(|| format!("reading {}", a.display()))?;
+    let rb = RunData::read(b).with_context(|| format!("reading {}", b.display()))?;
+    let c = compare(&ra, &rb)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", markdown_table(&[ra.summary(), rb.summary()]));
+    println!();
+    println!(
+        "{} items: both pass {}, only A ({}) {}, only B ({}) {}, neither {}",
+        c.items,
+        c.both,
+        a.display(),
+        c.only_a,
+        b.display(),
+        c.only_b,
+        c.neither
+    );
+    let verdict = if c.p_value < 0.05 {
+        "significant at 5%"
+    } else {
+        "not significant at 5%"
+    };
+    println!("exact McNemar p = {:.4} ({verdict})", c.p_value);
+    println!(
+        "model calls per item, B - A: {:+.2} (95% paired bootstrap {:+.2} to {:+.2}{})",
+        c.calls.mean,
+        c.calls.interval.0,
+        c.calls.interval.1,
+        if c.calls.significant {
+            ", significant"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(dirs: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
+    let rows = dirs
+        .iter()
+        .map(|d| {
+            RunData::read(d)
+                .map(|r| r.summary())
+                .with_context(|| format!("reading {}", d.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if json {
+        let by_dir: BTreeMap<&str, _> = rows.iter().map(|r| (r.dir.as_str(), r)).collect();
+        println!("{}", serde_json::to_string_pretty(&by_dir)?);
+    } else {
+        print!("{}", markdown_table(&rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}

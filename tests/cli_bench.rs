@@ -1,0 +1,425 @@
+//! `hone bench` end to end against a loopback endpoint: every item is
+//! recorded and scored on hidden tests the search never sees, a second run
+//! is served from the response cache, a run killed with SIGKILL resumes to
+//! the results of an uninterrupted one, four shards merge to the unsharded
+//! run, and comparisons pair items.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hone_test_support::{FakeServer, Reply, SeenRequest};
+
+const ITEMS: usize = 12;
+const HIDDEN_MARKER: &str = "HIDDEN-7f3a";
+
+/// A suite of `f_k(x) = x + k`; the hidden tests carry a marker that must
+/// never reach a model.
+fn write_suite(dir: &Path) -> PathBuf {
+    let mut text = String::new();
+    for k in 0..ITEMS {
+        let line = serde_json::json!({
+            "id": format!("item-{k:02}"),
+            "prompt": format!("def f_{k}(x):\n    \"\"\"Return x plus {k}.\"\"\"\n"),
+            "entry_point": format!("f_{k}"),
+            "public_tests": [format!("assert f_{k}(1) == {}", 1 + k)],
+            "hidden_tests": format!("# {HIDDEN_MARKER}\ndef check(candidate):\n    assert candidate(10) == {}\n", 10 + k),
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    let path = dir.join("suite.jsonl");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn prompt_text(r: &SeenRequest) -> String {
+    r.json()["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x["content"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// Answers by content: `f_k` is right for even k, wrong for odd k, every
+/// time (so a repeated call gets the same answer).
+fn model(delay: Duration) -> impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static {
+    move |_, r| {
+        let p = prompt_text(r);
+        let k: usize = p
+            .split("`f_")
+            .nth(1)
+            .and_then(|rest| rest.split('`').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let text = if p.contains("careful reviewer") {
+            "The sign is wrong.\nVERDICT: INCORRECT".to_string()
+        } else if k % 2 == 0 {
+            format!("```python\ndef f_{k}(x):\n    return x + {k}\n```")
+        } else {
+            format!("```python\ndef f_{k}(x):\n    return x - {k}\n```")
+        };
+        Reply::completion(&text).after(delay)
+    }
+}
+
+fn hone(server: &FakeServer, cache: Option<&Path>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
+    cmd.args(["--base-url", &server.base_url(), "--model", "fake-model"])
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("HONE_MODEL")
+        .env_remove("HONE_CONFIG")
+        .env("OPENAI_API_KEY", "sk-test")
+        .stdin(Stdio::null());
+    match cache {
+        Some(dir) => cmd.arg("--cache-dir").arg(dir),
+        None => cmd.arg("--no-cache"),
+    };
+    cmd
+}
+
+fn bench_run(
+    server: &FakeServer,
+    cache: Option<&Path>,
+    suite: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    hone(server, cache)
+        .args(["bench", "run"])
+        .arg(suite)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn results(out: &Path) -> Vec<serde_json::Value> {
+    let mut rows: Vec<serde_json::Value> = std::fs::read_to_string(out.join("results.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    rows.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    rows
+}
+
+/// What must match between two runs of the same items: all but wall time
+/// and where the logs lie.
+fn outcome(rows: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r["id"], "passed": r["passed"], "verified": r["verified"],
+                "stop": r["stop"], "answer": r["answer"], "calls": r["calls"],
+                "input_tokens": r["input_tokens"], "output_tokens": r["output_tokens"],
+            })
+        })
+        .collect()
+}
+
+fn ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_item_is_scored_on_hidden_tests_and_a_second_run_is_all_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(dir.path());
+    let cache = dir.path().join("cache");
+    let server = FakeServer::start(model(Duration::ZERO)).await;
+    let first = dir.path().join("first");
+    let out = bench_run(
+        &server,
+        Some(&cache),
+        &suite,
+        &first,
+        &["--strategy", "single-shot", "--jobs", "3"],
+    );
+    ok(&out);
+    let rows = results(&first);
+    assert_eq!(rows.len(), ITEMS, "{rows:#?}");
+    for (k, row) in rows.iter().enumerate() {
+        assert_eq!(row["id"], format!("item-{k:02}"));
+        assert_eq!(row["passed"], k % 2 == 0, "{row}");
+        assert_eq!(row["calls"], 1, "{row}");
+        assert!(first.join(row["log"].as_str().unwrap()).is_file(), "{row}");
+    }
+    let requests = server.request_count();
+    assert_eq!(requests, ITEMS);
+    for r in server.requests() {
+        assert!(
+            !prompt_text(&r).contains(HIDDEN_MARKER),
+            "a hidden test reached the model"
+        );
+    }
+    let header: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(first.join("header.json")).unwrap()).unwrap();
+    assert_eq!(header["suite"], "suite");
+    assert_eq!(header["dataset_sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(header["strategy"]["strategy"], "single-shot");
+    assert!(
+        header["templates"]["bench_code_task.j2"].is_string(),
+        "{header}"
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("50.0% (6/12)"), "{table}");
+
+    // The same run again, elsewhere: every answer from the cache.
+    let second = dir.path().join("second");
+    ok(&bench_run(
+        &server,
+        Some(&cache),
+        &suite,
+        &second,
+        &["--strategy", "single-shot"],
+    ));
+    assert_eq!(
+        server.request_count(),
+        requests,
+        "a cached run called the model"
+    );
+    let again = results(&second);
+    assert_eq!(outcome(&again), outcome(&rows));
+    assert!(
+        again.iter().all(|r| r["cache_hits"] == r["calls"]),
+        "{again:#?}"
+    );
+
+    // Rerunning a finished run does nothing; other settings are refused.
+    ok(&bench_run(
+        &server,
+        Some(&cache),
+        &suite,
+        &first,
+        &["--strategy", "single-shot"],
+    ));
+    assert_eq!(results(&first).len(), ITEMS);
+    let refused = bench_run(
+        &server,
+        Some(&cache),
+        &suite,
+        &first,
+        &["--strategy", "self-refine"],
+    );
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("other settings") && err.contains("strategy"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_at_any_moment_resumes_to_the_uninterrupted_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(dir.path());
+    let server = FakeServer::start(model(Duration::from_millis(40))).await;
+    let args = [
+        "--strategy",
+        "self-refine",
+        "--max-rounds",
+        "3",
+        "--jobs",
+        "2",
+    ];
+    let full = dir.path().join("full");
+    ok(&bench_run(&server, None, &suite, &full, &args));
+    let expected = results(&full);
+    assert_eq!(expected.len(), ITEMS);
+    // Odd items are never right: they use several calls, so kills land
+    // inside items as well as between them.
+    assert!(
+        expected.iter().any(|r| r["calls"].as_u64() > Some(1)),
+        "{expected:#?}"
+    );
+
+    let full_requests = server.request_count();
+    let killed = dir.path().join("killed");
+    let mut kills = 0;
+    for wait_ms in [300u64, 700, 500, 900] {
+        let mut child = hone(&server, None)
+            .args(["bench", "run"])
+            .arg(&suite)
+            .arg("--out")
+            .arg(&killed)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(wait_ms) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(kills > 0, "the run finished before it could be killed");
+    assert!(results(&killed).len() < ITEMS || kills > 0);
+    ok(&bench_run(&server, None, &suite, &killed, &args));
+    assert_eq!(outcome(&results(&killed)), outcome(&expected));
+    // Items resume from their logs: a kill costs at most the calls in
+    // flight (two items at a time), never an item's finished steps.
+    let spent = server.request_count() - full_requests;
+    assert!(
+        spent <= full_requests + 2 * kills,
+        "{spent} requests for a run of {full_requests} killed {kills} times"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_shards_merge_to_the_unsharded_run_and_compare_pairs_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(dir.path());
+    let server = FakeServer::start(model(Duration::ZERO)).await;
+    let whole = dir.path().join("whole");
+    ok(&bench_run(
+        &server,
+        None,
+        &suite,
+        &whole,
+        &["--strategy", "single-shot"],
+    ));
+
+    let shards: Vec<PathBuf> = (0..4)
+        .map(|i| dir.path().join(format!("shard-{i}")))
+        .collect();
+    let children: Vec<_> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, out)| {
+            hone(&server, None)
+                .args(["bench", "run"])
+                .arg(&suite)
+                .arg("--out")
+                .arg(out)
+                .args(["--strategy", "single-shot", "--shard", &format!("{i}/4")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        ok(&child.wait_with_output().unwrap());
+    }
+    let sizes: Vec<usize> = shards.iter().map(|s| results(s).len()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), ITEMS, "{sizes:?}");
+    assert!(sizes.iter().filter(|n| **n > 0).count() >= 2, "{sizes:?}");
+    let merged = dir.path().join("merged");
+    let out = hone(&server, None)
+        .args(["bench", "merge"])
+        .args(&shards)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    ok(&out);
+    assert_eq!(outcome(&results(&merged)), outcome(&results(&whole)));
+
+    // A shard of another run is refused.
+    let other = dir.path().join("other");
+    ok(&bench_run(
+        &server,
+        None,
+        &suite,
+        &other,
+        &["--strategy", "best-of-n", "--n", "2", "--shard", "0/4"],
+    ));
+    let out = hone(&server, None)
+        .args(["bench", "merge"])
+        .arg(&shards[1])
+        .arg(&other)
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("strategy"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Compare: the same items pair up; a subset is refused.
+    let refine = dir.path().join("refine");
+    ok(&bench_run(
+        &server,
+        None,
+        &suite,
+        &refine,
+        &["--strategy", "self-refine", "--max-rounds", "2"],
+    ));
+    let out = hone(&server, None)
+        .args(["bench", "compare", "--json"])
+        .arg(&whole)
+        .arg(&refine)
+        .output()
+        .unwrap();
+    ok(&out);
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["items"], ITEMS);
+    assert_eq!(
+        (c["both"].as_u64(), c["neither"].as_u64()),
+        (Some(6), Some(6)),
+        "{c}"
+    );
+    assert_eq!(c["p_value"], 1.0);
+    assert!(c["calls"]["mean"].as_f64().unwrap() > 0.0, "{c}");
+    let out = hone(&server, None)
+        .args(["bench", "compare"])
+        .arg(&whole)
+        .arg(&shards[0])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("different items"));
+}
+
+#[test]
+fn a_bad_suite_line_is_named_and_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("bad.jsonl");
+    std::fs::write(&suite, "{\"id\": \"q\", \"question\": \"?\", \"reference\": \"1\"}\n{\"id\": \"r\", \"question\": \"?\"}\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hone"))
+        .args([
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+            "--no-cache",
+            "bench",
+            "run",
+        ])
+        .arg(&suite)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("HONE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.jsonl:2:") && err.contains("reference"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out").exists());
+}
