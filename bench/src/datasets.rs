@@ -257,6 +257,7 @@ struct HumanEvalProblem {
     prompt: String,
     entry_point: String,
     test: String,
+    canonical_solution: String,
 }
 
 async fn humaneval(wheel: &Path, data: &[u8], sandbox: &Sandbox) -> Result<Suite, DatasetError> {
@@ -277,6 +278,7 @@ async fn humaneval(wheel: &Path, data: &[u8], sandbox: &Sandbox) -> Result<Suite
                     test: p.test,
                     entry_point: p.entry_point.clone(),
                 },
+                reference_solution: Some(format!("{}{}", p.prompt, p.canonical_solution)),
                 id: p.task_id,
                 prompt: p.prompt,
                 entry_point: p.entry_point,

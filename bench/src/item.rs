@@ -16,7 +16,9 @@
 //! ```
 //!
 //! Tests are either a list of assert statements (MBPP style) or a source
-//! that defines `check(candidate)` (HumanEval style). Every line of a file
+//! that defines `check(candidate)` (HumanEval style); `public_tests` may be
+//! left out, and an optional `reference_solution` (a program known to pass)
+//! lets a suite be checked before it is run. Every line of a file
 //! must be of the same kind; ids must be unique.
 //!
 //! ```
@@ -58,6 +60,10 @@ pub struct CodeItem {
     pub public_tests: TestSuite,
     /// Tests that score the final program, never shown to the search.
     pub hidden_tests: TestSuite,
+    /// A known-good program (HumanEval's canonical solution), never shown
+    /// to the search: for checking that a suite's tests are satisfiable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_solution: Option<String>,
 }
 
 /// A question with a reference answer.
@@ -169,6 +175,8 @@ struct CodeLine {
     #[serde(default)]
     public_tests: Option<TestsField>,
     hidden_tests: TestsField,
+    #[serde(default)]
+    reference_solution: Option<String>,
 }
 
 impl Suite {
@@ -220,6 +228,7 @@ impl Suite {
                                 asserts: Vec::new(),
                             }),
                         hidden_tests: c.hidden_tests.into_suite(&c.entry_point),
+                        reference_solution: c.reference_solution,
                         id: c.id,
                         prompt: c.prompt,
                         entry_point: c.entry_point,

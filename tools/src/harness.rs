@@ -256,7 +256,12 @@ impl TestReport {
             out.push('\n');
             return out;
         }
-        if let Some(verdict) = self.host_verdict.as_ref().filter(|v| !v.passed) {
+        let driver_claims_a_pass = !self.tests.is_empty() && self.passed() == self.total();
+        if let Some(verdict) = self
+            .host_verdict
+            .as_ref()
+            .filter(|v| !v.passed && driver_claims_a_pass)
+        {
             out.push_str(&format!(
                 "Every test reported passing, but the candidate and the tests run as one \
                  program did not complete ({}): {}\n",

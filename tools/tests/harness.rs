@@ -66,6 +66,12 @@ async fn humaneval_failures_are_precise() {
     let candidate =
         "def total(xs):\n    first = xs[0]\n    return sum(xs) + (1 if len(xs) > 2 else 0)\n";
     let report = h.run_python(candidate, &suite).await.expect("run");
+    // The host's failing verdict is not mistaken for a forged pass.
+    assert!(
+        !report.feedback(3).contains("Every test reported passing"),
+        "{}",
+        report.feedback(3)
+    );
     let t0 = &report.tests[0];
     assert_eq!(t0.status, TestStatus::Failed, "{t0:#?}");
     assert_eq!(t0.source, "assert candidate([1, 2, 3]) == 6");
