@@ -3,6 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Headless Chromium renders `hone bench report --html` in tests/bench_report.rs.
+if ! command -v chromium >/dev/null 2>&1; then
+  printf '\n==> installing chromium (for the HTML report test)\n' >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >&2
+fi
 printf '\n==> cargo test --workspace\n' >&2
 cargo test --workspace
 printf '\n==> cargo test --workspace --examples\n' >&2

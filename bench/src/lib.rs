@@ -17,7 +17,8 @@
 //!    graph run with its own log, scored after its search.
 //! 4. **Numbers** ([`stats`], [`summary`]): Wilson intervals for scores,
 //!    bootstrap intervals for costs, exact McNemar for paired pass/fail
-//!    comparisons, merging of shards.
+//!    comparisons, merging of shards, and a self-contained HTML report
+//!    with SVG charts ([`html`]).
 //!
 //! ```no_run
 //! # async fn demo(config: hone_agents::refine::RefineConfig, header: hone_bench::results::BenchHeader)
@@ -43,6 +44,7 @@
 #![warn(missing_docs)]
 
 pub mod datasets;
+pub mod html;
 pub mod item;
 pub mod results;
 pub mod runner;

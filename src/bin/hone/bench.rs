@@ -27,7 +27,7 @@ pub async fn command(global: &Global, config: &ConfigFile, cmd: BenchCommand) ->
         BenchCommand::Run(args) => run(global, config, *args).await,
         BenchCommand::Merge { dirs, out } => merge_dirs(&dirs, &out),
         BenchCommand::Compare { a, b, json } => compare_dirs(&a, &b, json),
-        BenchCommand::Report { dirs, json } => report(&dirs, json),
+        BenchCommand::Report { dirs, json, html } => report(&dirs, json, html.as_deref()),
     }
 }
 
@@ -318,9 +318,14 @@ fn show(bar: &Option<ProgressBar>, line: &str) {
 }
 
 fn merge_dirs(dirs: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+    // Absolute, so the merged results point at each shard's logs from
+    // wherever the merged run is read.
     let shards = dirs
         .iter()
-        .map(|d| RunData::read(d).with_context(|| format!("reading {}", d.display())))
+        .map(|d| {
+            let d = std::path::absolute(d).with_context(|| format!("resolving {}", d.display()))?;
+            RunData::read(&d).with_context(|| format!("reading {}", d.display()))
+        })
         .collect::<Result<Vec<_>>>()?;
     let (header, results) = merge(&shards)?;
     if out.join(hone_bench::results::RESULTS_FILE).exists() {
@@ -383,20 +388,30 @@ fn compare_dirs(a: &Path, b: &Path, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(dirs: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
-    let rows = dirs
+fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Result<ExitCode> {
+    let runs = dirs
         .iter()
-        .map(|d| {
-            RunData::read(d)
-                .map(|r| r.summary())
-                .with_context(|| format!("reading {}", d.display()))
-        })
+        .map(|d| RunData::read(d).with_context(|| format!("reading {}", d.display())))
         .collect::<Result<Vec<_>>>()?;
+    let rows: Vec<_> = runs.iter().map(RunData::summary).collect();
     if json {
         let by_dir: BTreeMap<&str, _> = rows.iter().map(|r| (r.dir.as_str(), r)).collect();
         println!("{}", serde_json::to_string_pretty(&by_dir)?);
     } else {
         print!("{}", markdown_table(&rows));
+    }
+    if let Some(file) = html {
+        let page = hone_bench::html::html_report(&runs, &|run, result| {
+            let log = run.dir.join(&result.log);
+            Some(match crate::runs::render(&log) {
+                Ok(text) => text,
+                Err(e) => format!("(no trajectory: {e:#})"),
+            })
+        })?;
+        let tmp = file.with_extension("html.tmp");
+        std::fs::write(&tmp, page).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, file).with_context(|| format!("writing {}", file.display()))?;
+        eprintln!("wrote {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -264,7 +264,8 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// A table of runs: score with its 95% interval, cost.
+    /// A table of runs: score with its 95% interval, cost; with --html, a
+    /// self-contained page with charts and every item's trajectory.
     Report {
         /// Run directories.
         #[arg(required = true)]
@@ -272,6 +273,9 @@ pub enum BenchCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also write an HTML report to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
 }
 

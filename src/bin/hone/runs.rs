@@ -1,5 +1,7 @@
 //! `hone show` and `hone runs`.
 
+use std::fmt::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -20,26 +22,36 @@ fn short(text: &str, max: usize) -> String {
 
 pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<ExitCode> {
     let path = crate::solve::log_path(global, config, &args.run)?;
-    let summary = read_run_log(&path)?;
     if args.json {
+        let summary = read_run_log(&path)?;
         println!("{}", serde_json::to_string_pretty(&summary.records)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    print!("{}", render(&path)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A run log as `hone show` prints it (also embedded in `hone bench
+/// report --html`).
+pub fn render(path: &Path) -> Result<String> {
+    let mut out = String::new();
+    let summary = read_run_log(path)?;
+    writeln!(
+        out,
         "run {} ({}), log {}",
         summary.run_id,
         summary.graph,
         path.display()
-    );
+    )?;
     if !summary.meta.is_null() {
-        println!("settings: {}", summary.meta);
+        writeln!(out, "settings: {}", summary.meta)?;
     }
     let mut last_state = None;
     for record in &summary.records {
         match record {
             LogRecord::Header { initial, .. } => {
                 if let Some(task) = initial.get("task").and_then(|t| t.as_str()) {
-                    println!("task: {}", short(task, 200));
+                    writeln!(out, "task: {}", short(task, 200))?;
                 }
             }
             LogRecord::Started { .. } => {}
@@ -86,25 +98,28 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
                             })
                             .unwrap_or_default()
                     };
-                println!("[{step:>3}] {node:<10} {calls} call(s)  {detail}");
+                writeln!(out, "[{step:>3}] {node:<10} {calls} call(s)  {detail}")?;
                 last_state = Some(output.clone());
             }
             LogRecord::Failed { step, node, error } => {
-                println!("[{step:>3}] {node:<10} FAILED: {error}")
+                writeln!(out, "[{step:>3}] {node:<10} FAILED: {error}")?
             }
-            LogRecord::Parallel { nodes, .. } => println!("      fan-out: {}", nodes.join(", ")),
-            LogRecord::Merged { .. } => println!("      merged"),
+            LogRecord::Parallel { nodes, .. } => {
+                writeln!(out, "      fan-out: {}", nodes.join(", "))?
+            }
+            LogRecord::Merged { .. } => writeln!(out, "      merged")?,
             LogRecord::Ended { stop, state, steps } => {
-                println!("ended after {steps} steps: {stop}");
+                writeln!(out, "ended after {steps} steps: {stop}")?;
                 last_state = Some(state.clone());
             }
         }
     }
     if summary.stop.is_none() {
-        println!(
+        writeln!(
+            out,
             "(the run did not end: `hone resume {}` continues it)",
             summary.run_id
-        );
+        )?;
     }
     let totals = summary.usage.values().fold((0, 0, 0), |acc, u| {
         (
@@ -113,29 +128,31 @@ pub fn show(global: &Global, config: &ConfigFile, args: &ShowArgs) -> Result<Exi
             acc.2 + u.output_tokens,
         )
     });
-    println!(
+    writeln!(
+        out,
         "usage: {} model calls, {} input / {} output tokens",
         totals.0, totals.1, totals.2
-    );
+    )?;
     // A RethinkMCTS state: show its final pick, ranked by the search's own rule.
     let search = last_state
         .as_ref()
         .filter(|s| s.get("programs").is_some())
         .and_then(|s| serde_json::from_value::<MctsState>(s.clone()).ok());
     if let Some(best) = search.as_ref().and_then(MctsState::best_program) {
-        println!(
+        writeln!(
+            out,
             "\nbest program ({}/{} public tests, value {:.3}):\n{}",
             best.tests.passed, best.tests.total, best.value, best.answer
-        );
+        )?;
     } else if let Some(answer) = last_state.as_ref().and_then(|s| {
         s.get("attempts")
             .and_then(|a| a.as_array())
             .and_then(|a| a.last())
             .and_then(|a| a["answer"].as_str().map(str::to_string))
     }) {
-        println!("\nlatest answer:\n{answer}");
+        writeln!(out, "\nlatest answer:\n{answer}")?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(out)
 }
 
 /// What a `verify` step found for an attempt: its verifier's evidence.
