@@ -180,7 +180,12 @@ fn main() {
             })
         })
         .collect();
-    let (answer_rate, passed) = run(&answers, SuiteKind::Answer, &tmp.path().join("answers"), &harness);
+    let (answer_rate, passed) = run(
+        &answers,
+        SuiteKind::Answer,
+        &tmp.path().join("answers"),
+        &harness,
+    );
     println!("answer items: {ANSWER_ITEMS} at {answer_rate:.1} items/s ({passed} passed)");
     assert_eq!(passed, ANSWER_ITEMS);
 

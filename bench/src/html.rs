@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use plotters::element::ErrorBarOrientV;
 use plotters::prelude::*;
 use serde::Serialize;
 
@@ -147,6 +148,24 @@ fn label_of(r: &RunSummaryRow) -> String {
     }
 }
 
+/// A run's score interval as a vertical error bar at `x`, in percent.
+fn interval_bar(
+    x: f64,
+    r: &RunSummaryRow,
+    colour: RGBColor,
+    width: u32,
+    whisker: u32,
+) -> ErrorBar<f64, f64, ErrorBarOrientV<f64, f64>> {
+    ErrorBar::new_vertical(
+        x,
+        100.0 * r.score_interval.0,
+        100.0 * r.score,
+        100.0 * r.score_interval.1,
+        colour.stroke_width(width),
+        whisker,
+    )
+}
+
 fn chart_err(chart: &'static str) -> impl Fn(String) -> ReportError {
     move |detail| ReportError::Chart { chart, detail }
 }
@@ -185,14 +204,7 @@ fn score_chart(rows: &[RunSummaryRow]) -> Result<String, ReportError> {
             let colour = PALETTE[i % PALETTE.len()];
             let x = i as f64;
             chart
-                .draw_series(std::iter::once(ErrorBar::new_vertical(
-                    x,
-                    100.0 * r.score_interval.0,
-                    100.0 * r.score,
-                    100.0 * r.score_interval.1,
-                    colour.stroke_width(2),
-                    12,
-                )))
+                .draw_series(std::iter::once(interval_bar(x, r, colour, 2, 12)))
                 .map_err(|e| err(e.to_string()))?;
             chart
                 .draw_series(std::iter::once(Circle::new(
@@ -246,14 +258,7 @@ fn cost_chart(
                 continue;
             }
             chart
-                .draw_series(std::iter::once(ErrorBar::new_vertical(
-                    x,
-                    100.0 * r.score_interval.0,
-                    100.0 * r.score,
-                    100.0 * r.score_interval.1,
-                    colour.stroke_width(1),
-                    8,
-                )))
+                .draw_series(std::iter::once(interval_bar(x, r, colour, 1, 8)))
                 .map_err(|e| err(e.to_string()))?;
             chart
                 .draw_series(std::iter::once(

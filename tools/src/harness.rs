@@ -853,18 +853,11 @@ fn abnormal_result(index: usize, source: String, line: u32, exec: &ExecResult) -
 /// one program, so every test in it held.
 fn passed_by_verdict(index: usize, test: &PlannedTest) -> TestResult {
     TestResult {
-        index,
-        status: TestStatus::Passed,
         source: test.source.clone(),
         line: test.line,
-        expected: None,
-        actual: None,
-        call: None,
-        exception: None,
-        traceback: None,
-        stdout: String::new(),
-        duration_ms: 0.0,
+        ..not_run(index)
     }
+    .with_status(TestStatus::Passed)
 }
 
 fn not_run(index: usize) -> TestResult {
@@ -880,6 +873,13 @@ fn not_run(index: usize) -> TestResult {
         traceback: None,
         stdout: String::new(),
         duration_ms: 0.0,
+    }
+}
+
+impl TestResult {
+    fn with_status(mut self, status: TestStatus) -> Self {
+        self.status = status;
+        self
     }
 }
 
