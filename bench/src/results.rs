@@ -121,9 +121,22 @@ pub struct Selection {
 }
 
 impl BenchHeader {
-    /// Names of the top-level fields in which `self` and `other` differ,
-    /// `shard` left out when `ignore_shard`.
+    /// Fields that say which build ran, not what was run: a run may be
+    /// resumed, and shards merged, across them (with a warning).
+    pub const BUILD_FIELDS: [&'static str; 2] = ["hone_version", "git_revision"];
+
+    /// Names of the top-level fields, other than [`BenchHeader::BUILD_FIELDS`],
+    /// in which `self` and `other` differ: what makes two runs different
+    /// runs. `shard` is left out when `ignore_shard`.
     pub fn differences(&self, other: &BenchHeader, ignore_shard: bool) -> Vec<String> {
+        self.all_differences(other, ignore_shard)
+            .into_iter()
+            .filter(|k| !Self::BUILD_FIELDS.contains(&k.as_str()))
+            .collect()
+    }
+
+    /// Like [`BenchHeader::differences`], build fields included.
+    pub fn all_differences(&self, other: &BenchHeader, ignore_shard: bool) -> Vec<String> {
         let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
             (serde_json::to_value(self), serde_json::to_value(other))
         else {
@@ -464,6 +477,11 @@ mod tests {
         other.max_rounds = 2;
         let err = RunDir::open(dir.path(), &other).unwrap_err().to_string();
         assert!(err.contains("max_rounds, strategy"), "{err}");
+        // Another build of hone may continue the run.
+        let mut rebuilt = header();
+        rebuilt.git_revision = Some("abc".into());
+        assert!(RunDir::open(dir.path(), &rebuilt).is_ok());
+        assert_eq!(header().all_differences(&rebuilt, false), ["git_revision"]);
         let mut sharded = header();
         sharded.shard = Some(Shard { index: 0, count: 2 });
         assert!(header().differences(&sharded, true).is_empty());

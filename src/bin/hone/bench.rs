@@ -66,6 +66,29 @@ fn select(suite: &Suite, args: &BenchRunArgs) -> Result<Vec<Item>> {
     Ok(items)
 }
 
+/// The model as the header records it: backend, name and the endpoint's
+/// host (not its path, nor a local file's path, which differ between the
+/// machines of one sharded run; a local file is identified by its sha256).
+fn model_identity(d: &hone_core::ModelDescriptor) -> String {
+    let host = d
+        .endpoint
+        .as_deref()
+        .and_then(|e| e.parse::<http::Uri>().ok())
+        .and_then(|u| {
+            u.authority().map(|a| {
+                a.as_str()
+                    .rsplit('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        });
+    match host {
+        Some(host) => format!("{} model {} at {host}", d.backend, d.model),
+        None => format!("{} model {}", d.backend, d.model),
+    }
+}
+
 /// sha256 of the local model file, where the backend is the local model.
 fn model_sha256(choice: &ModelChoice) -> Option<String> {
     let ModelChoice::Local { path, model, .. } = choice else {
@@ -152,7 +175,7 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
             limit: args.limit,
         },
         shard,
-        model: model.descriptor().to_string(),
+        model: model_identity(&model.descriptor()),
         model_sha256: model_sha256(&choice),
         strategy: crate::solve::run_header(s, &model.descriptor().to_string()),
         max_rounds: s.max_rounds,
@@ -170,6 +193,23 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
             })
             .collect(),
     };
+    if let Ok(existing) = hone_bench::results::read_header(&args.out) {
+        if existing.differences(&header, false).is_empty()
+            && !existing.all_differences(&header, false).is_empty()
+        {
+            eprintln!(
+                "warning: {} was started by hone {} ({}); continuing it with hone {} ({})",
+                args.out.display(),
+                existing.hone_version,
+                existing
+                    .git_revision
+                    .as_deref()
+                    .unwrap_or("unknown revision"),
+                header.hone_version,
+                header.git_revision.as_deref().unwrap_or("unknown revision"),
+            );
+        }
+    }
     let mut dir = RunDir::open(&args.out, &header)?;
     let harness = Arc::new(Harness::new(sandbox));
     let bench = BenchRun {
