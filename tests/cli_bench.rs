@@ -423,3 +423,70 @@ fn a_bad_suite_line_is_named_and_nothing_runs() {
     );
     assert!(!dir.path().join("out").exists());
 }
+
+/// Right on every even draw (the first has no seed; draw d is seeded with
+/// d << 16), wrong on odd ones.
+fn by_draw(_: usize, r: &SeenRequest) -> Reply {
+    let p = prompt_text(r);
+    let k: usize = p
+        .split("`f_")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let draw = r.json()["seed"].as_u64().unwrap_or(0) >> 16;
+    let op = if draw % 2 == 0 { "+" } else { "-" };
+    Reply::completion(&format!(
+        "```python\ndef f_{k}(x):\n    return x {op} {k}\n```"
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samples_draw_each_item_independently_for_unbiased_pass_at_k() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(dir.path());
+    let server = FakeServer::start(by_draw).await;
+    let out_dir = dir.path().join("samples");
+    let refused = bench_run(
+        &server,
+        None,
+        &suite,
+        &out_dir,
+        &["--strategy", "single-shot", "--samples", "4"],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--temperature"));
+    let args = [
+        "--strategy",
+        "single-shot",
+        "--samples",
+        "4",
+        "--temperature",
+        "0.8",
+        "--ids",
+        "item-01,item-02,item-03",
+    ];
+    let out = bench_run(&server, None, &suite, &out_dir, &args);
+    ok(&out);
+    let rows = results(&out_dir);
+    assert_eq!(rows.len(), 12, "3 items x 4 draws");
+    let passes: Vec<bool> = rows
+        .iter()
+        .filter(|r| r["id"] == "item-01")
+        .map(|r| r["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(passes.len(), 4);
+    assert_eq!(passes.iter().filter(|p| **p).count(), 2, "{rows:#?}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    // n = 4, c = 2 on every item: pass@1 = 1/2, pass@2 = 1 - 1/6, pass@4 = 1.
+    assert!(table.contains("pass@1 50.0%"), "{table}\n{rows:#?}");
+    assert!(table.contains("pass@2 83.3%"), "{table}");
+    assert!(table.contains("pass@4 100.0%"), "{table}");
+    let requests = server.request_count();
+    ok(&bench_run(&server, None, &suite, &out_dir, &args));
+    assert_eq!(
+        server.request_count(),
+        requests,
+        "a finished run is not run again"
+    );
+}

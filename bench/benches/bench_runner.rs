@@ -57,6 +57,7 @@ fn header(kind: SuiteKind, selected: usize) -> BenchHeader {
         max_rounds: 4,
         mcts: None,
         item_budget: ItemBudget::default(),
+        samples: 1,
         templates: Default::default(),
     }
 }

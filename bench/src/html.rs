@@ -285,10 +285,10 @@ mod tests {
             .enumerate()
             .map(|(i, p)| {
                 let id = format!("item-{i}");
-                (
-                    id.clone(),
+                {
                     ItemResult {
                         id,
+                        sample: 0,
                         passed: *p,
                         verified: *p,
                         stop: "finished".into(),
@@ -300,13 +300,13 @@ mod tests {
                         output_tokens: 5,
                         wall_ms: 10.0,
                         log: "runs/x.jsonl".into(),
-                    },
-                )
+                    }
+                }
             })
             .collect();
-        RunData {
-            dir: format!("out/{strategy}").into(),
-            header: BenchHeader {
+        RunData::from_results(
+            std::path::Path::new(&format!("out/{strategy}")),
+            BenchHeader {
                 hone_version: "0".into(),
                 git_revision: None,
                 suite: "suite".into(),
@@ -321,10 +321,11 @@ mod tests {
                 max_rounds: 4,
                 mcts: None,
                 item_budget: ItemBudget::default(),
+                samples: 1,
                 templates: BTreeMap::new(),
             },
             results,
-        }
+        )
     }
 
     #[test]

@@ -107,8 +107,15 @@ pub struct BenchHeader {
     pub mcts: Option<MctsSettings>,
     /// Budgets per item.
     pub item_budget: ItemBudget,
+    /// Independent draws per item (`--samples`, for pass@k); 1 by default.
+    #[serde(default = "one")]
+    pub samples: u32,
     /// sha256 of each prompt template's source.
     pub templates: BTreeMap<String, String>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Which items of the suite were asked for.
@@ -158,6 +165,9 @@ impl BenchHeader {
 pub struct ItemResult {
     /// The item's id.
     pub id: String,
+    /// Which draw of the item (0-based; > 0 only with `--samples`).
+    #[serde(default)]
+    pub sample: u32,
     /// The score: hidden tests passed (code) or the answer matched the
     /// reference (answers). Decided by the host after the search.
     pub passed: bool,
@@ -233,8 +243,11 @@ pub const RUNS_DIR: &str = "runs";
 pub struct RunDir {
     dir: PathBuf,
     results: std::fs::File,
-    done: BTreeMap<String, ItemResult>,
+    done: BTreeMap<ResultKey, ItemResult>,
 }
+
+/// A result's key: the item's id and the draw.
+pub type ResultKey = (String, u32);
 
 impl RunDir {
     /// Opens (creating if needed) `dir` for a run with `header`. An existing
@@ -284,14 +297,19 @@ impl RunDir {
         &self.dir
     }
 
-    /// Results already recorded, by id.
-    pub fn done(&self) -> &BTreeMap<String, ItemResult> {
+    /// Results already recorded, by id and draw.
+    pub fn done(&self) -> &BTreeMap<ResultKey, ItemResult> {
         &self.done
     }
 
-    /// The run log path of item `id` (a file name safe on every system,
-    /// unique per id), relative to the directory.
-    pub fn log_of(id: &str) -> String {
+    /// Whether draw `sample` of item `id` is recorded.
+    pub fn is_done(&self, id: &str, sample: u32) -> bool {
+        self.done.contains_key(&(id.to_string(), sample))
+    }
+
+    /// The run log path of draw `sample` of item `id` (a file name safe on
+    /// every system, unique per id and draw), relative to the directory.
+    pub fn log_of(id: &str, sample: u32) -> String {
         let safe: String = id
             .chars()
             .map(|c| {
@@ -304,7 +322,10 @@ impl RunDir {
             .take(80)
             .collect();
         let hash = hex::encode(&Sha256::digest(id.as_bytes())[..4]);
-        format!("{RUNS_DIR}/{safe}-{hash}.jsonl")
+        match sample {
+            0 => format!("{RUNS_DIR}/{safe}-{hash}.jsonl"),
+            n => format!("{RUNS_DIR}/{safe}-{hash}-s{n}.jsonl"),
+        }
     }
 
     /// Appends `result` as one flushed line.
@@ -320,7 +341,7 @@ impl RunDir {
             .write_all(line.as_bytes())
             .and_then(|_| self.results.sync_data())
             .map_err(io_err(&path))?;
-        self.done.insert(result.id.clone(), result);
+        self.done.insert((result.id.clone(), result.sample), result);
         Ok(())
     }
 }
@@ -345,7 +366,9 @@ pub fn read_results(dir: &Path) -> Result<Vec<ItemResult>, ResultsError> {
 /// The results of the whole lines of `path`, and the byte length they
 /// span. Only the last line may be torn (no newline, or not JSON); a bad
 /// line before it is an error.
-fn read_results_prefix(path: &Path) -> Result<(BTreeMap<String, ItemResult>, u64), ResultsError> {
+fn read_results_prefix(
+    path: &Path,
+) -> Result<(BTreeMap<ResultKey, ItemResult>, u64), ResultsError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), 0)),
@@ -366,7 +389,7 @@ fn read_results_prefix(path: &Path) -> Result<(BTreeMap<String, ItemResult>, u64
             .and_then(|l| serde_json::from_str::<ItemResult>(l).ok());
         match parsed {
             Some(result) => {
-                done.insert(result.id.clone(), result);
+                done.insert((result.id.clone(), result.sample), result);
                 good = end + 1;
             }
             None if end + 1 == bytes.len() => break, // torn last line
@@ -400,7 +423,8 @@ mod tests {
             input_tokens: 1,
             output_tokens: 1,
             wall_ms: 1.0,
-            log: RunDir::log_of(id),
+            log: RunDir::log_of(id, 0),
+            sample: 0,
         }
     }
 
@@ -420,6 +444,7 @@ mod tests {
             max_rounds: 4,
             mcts: None,
             item_budget: ItemBudget::default(),
+            samples: 1,
             templates: BTreeMap::new(),
         }
     }
@@ -453,7 +478,7 @@ mod tests {
         text.push_str("{\"id\": \"b\", \"pass");
         std::fs::write(&path, &text).unwrap();
         let mut run = RunDir::open(dir.path(), &header()).unwrap();
-        assert_eq!(run.done().keys().collect::<Vec<_>>(), ["a"]);
+        assert!(run.is_done("a", 0) && !run.is_done("b", 0) && run.done().len() == 1);
         assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, whole);
         run.record(result("b")).unwrap();
         let ids: Vec<String> = read_results(dir.path())
@@ -490,7 +515,8 @@ mod tests {
 
     #[test]
     fn log_names_are_safe_and_distinct() {
-        assert_ne!(RunDir::log_of("a/b"), RunDir::log_of("a_b"));
-        assert!(RunDir::log_of("HumanEval/0").starts_with("runs/HumanEval_0-"));
+        assert_ne!(RunDir::log_of("a/b", 0), RunDir::log_of("a_b", 0));
+        assert_ne!(RunDir::log_of("a", 0), RunDir::log_of("a", 1));
+        assert!(RunDir::log_of("HumanEval/0", 0).starts_with("runs/HumanEval_0-"));
     }
 }

@@ -108,11 +108,13 @@ impl BenchRun {
     ) -> Result<RunTotals, RunError> {
         let started = Instant::now();
         let mut totals = RunTotals::default();
-        let todo: Vec<&Item> = items
+        let draws = self.header.samples.max(1);
+        let todo: Vec<(&Item, u32)> = items
             .iter()
-            .filter(|item| !dir.done().contains_key(item.id()))
+            .flat_map(|item| (0..draws).map(move |s| (item, s)))
+            .filter(|(item, s)| !dir.is_done(item.id(), *s))
             .collect();
-        totals.skipped = items.len() - todo.len();
+        totals.skipped = items.len() * draws as usize - todo.len();
         if totals.skipped > 0 {
             progress(Progress::Skipped(totals.skipped));
         }
@@ -120,11 +122,11 @@ impl BenchRun {
             Arc::new(Harness::new(hone_sandbox::Sandbox::new(Default::default())))
         });
         let root = dir.path().to_path_buf();
-        let mut pending = futures::stream::iter(todo.iter().map(|item| {
+        let mut pending = futures::stream::iter(todo.iter().map(|(item, sample)| {
             let harness = harness.clone();
             let root = root.clone();
             async move {
-                let result = self.run_item(item, &root, &harness).await;
+                let result = self.run_item(item, *sample, &root, &harness).await;
                 (*item, result)
             }
         }))
@@ -178,20 +180,24 @@ impl BenchRun {
         budget
     }
 
-    /// Runs one item (resuming its log when there is one) and scores it.
+    /// Runs draw `sample` of one item (resuming its log when there is one)
+    /// and scores it.
     pub async fn run_item(
         &self,
         item: &Item,
+        sample: u32,
         root: &Path,
         harness: &Harness,
     ) -> Result<ItemResult, ItemError> {
         let started = Instant::now();
-        let log_name = RunDir::log_of(item.id());
+        let log_name = RunDir::log_of(item.id(), sample);
         let log = root.join(&log_name);
-        let search = self
-            .header
-            .strategy
-            .search(self.config.clone().with_harness(Arc::new(harness.clone())))?;
+        let search = self.header.strategy.search(
+            self.config
+                .clone()
+                .with_harness(Arc::new(harness.clone()))
+                .with_draw(sample),
+        )?;
         let summary = match resumable(&log) {
             true => search.resume(&log, RunOptions::default()).await?,
             false => {
@@ -217,6 +223,7 @@ impl BenchRun {
         let usage = summary.usage.total;
         Ok(ItemResult {
             id: item.id().to_string(),
+            sample,
             passed,
             verified: summary.verified,
             stop: summary.stop.to_string(),

@@ -90,6 +90,23 @@ pub fn mcnemar_exact(only_a: u64, only_b: u64) -> f64 {
     }
 }
 
+/// The unbiased pass@k estimate for an item drawn `n` times with `c`
+/// passes (Chen et al., 2021): 1 − C(n−c, k) / C(n, k), computed as a
+/// product so large n does not overflow. `k` must be at most `n`.
+pub fn pass_at_k(n: u32, c: u32, k: u32) -> f64 {
+    if k == 0 || k > n {
+        return f64::NAN;
+    }
+    if n - c < k {
+        return 1.0;
+    }
+    let mut fail_all = 1.0;
+    for i in (n - c + 1)..=n {
+        fail_all *= 1.0 - f64::from(k) / f64::from(i);
+    }
+    1.0 - fail_all
+}
+
 /// A paired comparison of one measure.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PairedDifference {
@@ -127,6 +144,16 @@ mod tests {
         assert_eq!(low, 0.0);
         assert!((high - 0.1611).abs() < 1e-3, "{high}");
         assert_eq!(wilson(0, 0), (0.0, 1.0));
+    }
+
+    #[test]
+    fn pass_at_k_is_the_unbiased_estimator() {
+        // n = 5, c = 2: pass@1 = 2/5; pass@2 = 1 - C(3,2)/C(5,2) = 1 - 3/10.
+        assert!((pass_at_k(5, 2, 1) - 0.4).abs() < 1e-12);
+        assert!((pass_at_k(5, 2, 2) - 0.7).abs() < 1e-12);
+        assert_eq!(pass_at_k(5, 4, 2), 1.0);
+        assert_eq!(pass_at_k(5, 0, 3), 0.0);
+        assert!(pass_at_k(2, 1, 3).is_nan());
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::results::{read_header, read_results, BenchHeader, ItemResult, ResultsError};
-use crate::stats::{bootstrap_mean, mcnemar_exact, paired_bootstrap, wilson, PairedDifference};
+use crate::stats::{
+    bootstrap_mean, mcnemar_exact, paired_bootstrap, pass_at_k, wilson, PairedDifference,
+};
 
 /// One run directory, read.
 #[derive(Debug, Clone)]
@@ -17,23 +19,74 @@ pub struct RunData {
     pub dir: PathBuf,
     /// Its header.
     pub header: BenchHeader,
-    /// Its results, by id.
+    /// Its results of the first draw, by id: what scores, comparisons and
+    /// reports use.
     pub results: BTreeMap<String, ItemResult>,
+    /// Every draw's result, by id (more than one per id with `--samples`).
+    pub draws: BTreeMap<String, Vec<ItemResult>>,
 }
 
 impl RunData {
     /// Reads a run directory.
     pub fn read(dir: &Path) -> Result<RunData, ResultsError> {
         let header = read_header(dir)?;
-        let results = read_results(dir)?
-            .into_iter()
+        Ok(Self::from_results(dir, header, read_results(dir)?))
+    }
+
+    /// A run from its header and results (in any order).
+    pub fn from_results(dir: &Path, header: BenchHeader, all: Vec<ItemResult>) -> RunData {
+        let mut draws: BTreeMap<String, Vec<ItemResult>> = BTreeMap::new();
+        for r in all {
+            draws.entry(r.id.clone()).or_default().push(r);
+        }
+        for list in draws.values_mut() {
+            list.sort_by_key(|r| r.sample);
+        }
+        let results = draws
+            .values()
+            .filter_map(|list| list.iter().find(|r| r.sample == 0).cloned())
             .map(|r| (r.id.clone(), r))
             .collect();
-        Ok(RunData {
+        RunData {
             dir: dir.to_path_buf(),
             header,
             results,
-        })
+            draws,
+        }
+    }
+
+    /// pass@k for k = 1, 2, 4, ... up to the draws per item, over the
+    /// items that have all their draws, with a 95% bootstrap interval over
+    /// items. Empty without `--samples`.
+    pub fn pass_at_k(&self) -> Vec<PassAtK> {
+        let n = self.header.samples;
+        if n < 2 {
+            return Vec::new();
+        }
+        let complete: Vec<u32> = self
+            .draws
+            .values()
+            .filter(|list| list.len() as u32 == n)
+            .map(|list| list.iter().filter(|r| r.passed).count() as u32)
+            .collect();
+        let mut ks = Vec::new();
+        let mut k = 1;
+        while k < n {
+            ks.push(k);
+            k *= 2;
+        }
+        ks.push(n);
+        ks.into_iter()
+            .map(|k| {
+                let per_item: Vec<f64> = complete.iter().map(|c| pass_at_k(n, *c, k)).collect();
+                PassAtK {
+                    k,
+                    items: per_item.len(),
+                    estimate: per_item.iter().sum::<f64>() / per_item.len().max(1) as f64,
+                    interval: bootstrap_mean(&per_item),
+                }
+            })
+            .collect()
     }
 
     /// Its summary.
@@ -62,9 +115,29 @@ impl RunData {
             mean_tokens: mean(&tokens),
             total_calls: calls.iter().sum::<f64>() as u64,
             cache_hits: self.results.values().map(|r| r.cache_hits).sum(),
-            wall_seconds: self.results.values().map(|r| r.wall_ms).sum::<f64>() / 1000.0,
+            wall_seconds: self
+                .draws
+                .values()
+                .flatten()
+                .map(|r| r.wall_ms)
+                .sum::<f64>()
+                / 1000.0,
+            pass_at_k: self.pass_at_k(),
         }
     }
+}
+
+/// The unbiased pass@k of a run drawn several times per item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PassAtK {
+    /// k.
+    pub k: u32,
+    /// Items with all their draws.
+    pub items: usize,
+    /// Mean over items of the per-item estimate.
+    pub estimate: f64,
+    /// 95% bootstrap interval over items.
+    pub interval: (f64, f64),
 }
 
 /// One line of a report.
@@ -98,8 +171,10 @@ pub struct RunSummaryRow {
     pub total_calls: u64,
     /// Of those, from the response cache.
     pub cache_hits: u64,
-    /// Sum of the items' wall times, in seconds.
+    /// Sum of the items' wall times (every draw), in seconds.
     pub wall_seconds: f64,
+    /// pass@k with `--samples` (empty otherwise).
+    pub pass_at_k: Vec<PassAtK>,
 }
 
 /// A Markdown table of `rows`.
@@ -134,6 +209,23 @@ pub fn markdown_table(rows: &[RunSummaryRow]) -> String {
             r.cache_hits,
             r.wall_seconds
         );
+    }
+    for r in rows.iter().filter(|r| !r.pass_at_k.is_empty()) {
+        let ks: Vec<String> = r
+            .pass_at_k
+            .iter()
+            .map(|p| {
+                format!(
+                    "pass@{} {:.1}% ({:.1}–{:.1}%)",
+                    p.k,
+                    100.0 * p.estimate,
+                    100.0 * p.interval.0,
+                    100.0 * p.interval.1
+                )
+            })
+            .collect();
+        let items = r.pass_at_k.first().map_or(0, |p| p.items);
+        let _ = writeln!(out, "\n{}: {} over {items} items", r.dir, ks.join(", "));
     }
     out
 }
@@ -285,7 +377,7 @@ pub fn merge(shards: &[RunData]) -> Result<(BenchHeader, Vec<ItemResult>), Pairi
             example: "(no shards given)".into(),
         });
     };
-    let mut merged: BTreeMap<String, (ItemResult, String)> = BTreeMap::new();
+    let mut merged: BTreeMap<(String, u32), (ItemResult, String)> = BTreeMap::new();
     for shard in shards {
         let differ = first.header.differences(&shard.header, true);
         if !differ.is_empty() {
@@ -295,11 +387,12 @@ pub fn merge(shards: &[RunData]) -> Result<(BenchHeader, Vec<ItemResult>), Pairi
                 fields: differ.join(", "),
             });
         }
-        for (id, result) in &shard.results {
-            if let Some((existing, from)) = merged.get(id) {
+        for result in shard.draws.values().flatten() {
+            let key = (result.id.clone(), result.sample);
+            if let Some((existing, from)) = merged.get(&key) {
                 if !same_outcome(existing, result) {
                     return Err(PairingError::Conflict {
-                        id: id.clone(),
+                        id: result.id.clone(),
                         a: from.clone(),
                         b: shard.dir.display().to_string(),
                     });
@@ -309,7 +402,7 @@ pub fn merge(shards: &[RunData]) -> Result<(BenchHeader, Vec<ItemResult>), Pairi
             let mut result = result.clone();
             // The merged result points at the log in its shard's directory.
             result.log = shard.dir.join(&result.log).display().to_string();
-            merged.insert(id.clone(), (result, shard.dir.display().to_string()));
+            merged.insert(key, (result, shard.dir.display().to_string()));
         }
     }
     let mut header = first.header.clone();

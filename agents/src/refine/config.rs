@@ -22,6 +22,11 @@ pub struct RefineConfig {
     /// The check run on every attempt; `None` picks the task kind's
     /// built-in one ([`TaskVerifier`](crate::verifier::TaskVerifier)).
     pub verifier: Option<SharedVerifier>,
+    /// Which independent draw of a whole run this is (0: the first). Runs
+    /// of one task with different draws send differently seeded requests
+    /// (and cache them apart), so repeated runs sample independently at a
+    /// temperature above 0 — `hone bench --samples` for pass@k.
+    pub draw: u32,
 }
 
 impl RefineConfig {
@@ -46,7 +51,14 @@ impl RefineConfig {
             max_tokens: 768,
             harness: None,
             verifier: None,
+            draw: 0,
         }
+    }
+
+    /// Makes this run draw `draw` of its task (see [`RefineConfig::draw`]).
+    pub fn with_draw(mut self, draw: u32) -> Self {
+        self.draw = draw;
+        self
     }
 
     /// Uses `critic` for critiques, checklists and rubric grades.
@@ -111,5 +123,11 @@ pub(crate) async fn complete(
     cfg: &RefineConfig,
     sample: u32,
 ) -> Result<String, NodeError> {
+    // Draw 0 keeps the sample indices (and cache keys) runs always had;
+    // a later draw moves every call to its own range of seeds.
+    let sample = match cfg.draw {
+        0 => sample,
+        draw => draw.saturating_mul(1 << 16).saturating_add(sample),
+    };
     ask_model(ctx, model, prompt, cfg.temperature, cfg.max_tokens, sample).await
 }

@@ -132,6 +132,15 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
     if s.n == 0 {
         bail!("--n must be at least 1");
     }
+    if args.samples == 0 {
+        bail!("--samples must be at least 1");
+    }
+    if args.samples > 1 && s.temperature <= 0.0 {
+        bail!(
+            "--samples {} needs --temperature above 0: at temperature 0 every draw is the same",
+            args.samples
+        );
+    }
     let max_run_time = match args.max_run_seconds {
         Some(v) if v.is_finite() && v > 0.0 => Some(Duration::from_secs_f64(v)),
         Some(v) => bail!("--max-run-seconds must be a positive number, got {v}"),
@@ -184,6 +193,7 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
             max_calls: s.max_calls,
             max_seconds: s.max_seconds,
         },
+        samples: args.samples,
         templates: templates
             .names()
             .into_iter()
@@ -218,10 +228,13 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
         jobs: args.jobs,
         max_run_time,
     };
-    let total = items.len();
-    let already: Vec<bool> = items
+    let total = items.len() * args.samples as usize;
+    let wanted: std::collections::HashSet<&str> = items.iter().map(|i| i.id()).collect();
+    let already: Vec<bool> = dir
+        .done()
         .iter()
-        .filter_map(|i| dir.done().get(i.id()).map(|r| r.passed))
+        .filter(|((id, sample), _)| wanted.contains(id.as_str()) && *sample < args.samples)
+        .map(|(_, r)| r.passed)
         .collect();
     let tally = Mutex::new(Tally {
         done: already.len(),
@@ -250,8 +263,13 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
                 t.passed += usize::from(r.passed);
                 t.calls += r.calls;
                 t.tokens += r.input_tokens + r.output_tokens;
+                let draw = if r.sample > 0 {
+                    format!(" (draw {})", r.sample)
+                } else {
+                    String::new()
+                };
                 let line = format!(
-                    "{} {} ({} calls, {:.1} s) | {}",
+                    "{}{draw} {} ({} calls, {:.1} s) | {}",
                     r.id,
                     if r.passed { "PASS" } else { "fail" },
                     r.calls,

@@ -303,6 +303,10 @@ pub struct BenchRunArgs {
     /// cut off and resume on the next call).
     #[arg(long, value_name = "SECS")]
     pub max_run_seconds: Option<f64>,
+    /// Independent draws per item, for unbiased pass@k (needs
+    /// --temperature above 0: at 0 every draw is the same).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub samples: u32,
     #[command(flatten)]
     pub strategy: StrategyArgs,
 }
