@@ -6,7 +6,7 @@
 //! model.
 //!
 //! - 1,000 answer items (a question, a reference; the final answer checked
-//!   by hone's answer checker),
+//!   by hone's answer checker), five rounds, the median reported,
 //! - 200 code items (public asserts verified in the sandbox during the
 //!   search, hidden tests scored by the host's verdict after it),
 //! - for comparison, in the same run, UK AISI's inspect-ai (pinned, in a
@@ -37,9 +37,11 @@ use hone_tools::{Harness, TestSuite};
 
 const ANSWER_ITEMS: usize = 1000;
 const CODE_ITEMS: usize = 200;
-/// Items run at once (the model has no latency to hide; 2 cores).
-const JOBS: usize = 4;
+/// Items run at once: `hone bench run`'s default.
+const JOBS: usize = 1;
 const INSPECT: &str = "inspect-ai==0.3.285";
+/// Rounds of the answer items (the median is reported).
+const ROUNDS: usize = 5;
 
 fn header(kind: SuiteKind, selected: usize) -> BenchHeader {
     BenchHeader {
@@ -181,14 +183,23 @@ fn main() {
             })
         })
         .collect();
-    let (answer_rate, passed) = run(
-        &answers,
-        SuiteKind::Answer,
-        &tmp.path().join("answers"),
-        &harness,
-    );
-    println!("answer items: {ANSWER_ITEMS} at {answer_rate:.1} items/s ({passed} passed)");
-    assert_eq!(passed, ANSWER_ITEMS);
+    // File creation dominates an answer item (its run log and lock), and
+    // this machine's disk is noisy: the median of five rounds.
+    let mut rates: Vec<f64> = (0..ROUNDS)
+        .map(|round| {
+            let (rate, passed) = run(
+                &answers,
+                SuiteKind::Answer,
+                &tmp.path().join(format!("answers-{round}")),
+                &harness,
+            );
+            println!("answer items, round {round}: {ANSWER_ITEMS} at {rate:.1} items/s ({passed} passed)");
+            assert_eq!(passed, ANSWER_ITEMS);
+            rate
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    let answer_rate = rates[ROUNDS / 2];
 
     let code: Vec<Item> = (0..CODE_ITEMS)
         .map(|k| {

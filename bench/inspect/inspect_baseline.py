@@ -39,11 +39,12 @@ def main():
         started = time.perf_counter()
         [log] = inspect_eval(task, model=model, log_dir=logs, display="none")
         seconds = time.perf_counter() - started
-    correct = 0
-    for sample in log.samples or []:
-        for score in (sample.scores or {}).values():
-            if score.value == "C":
-                correct += 1
+        # Samples are read back from the log file: inside the directory.
+        correct = 0
+        for sample in log.samples or []:
+            for score in (sample.scores or {}).values():
+                if score.value == "C":
+                    correct += 1
     print(f"INSPECT items={n} seconds={seconds:.3f} items_per_s={n / seconds:.3f} correct={correct} status={log.status}")
 
 

@@ -2,8 +2,8 @@
 //! reproducible), `results.jsonl` (one line per finished item, appended as
 //! items finish) and `runs/` (each item's checkpointed run log).
 //!
-//! A run is resumable at any moment: a line is only ever appended whole and
-//! flushed, a torn last line (the process killed mid-write) is dropped when
+//! A run is resumable at any moment: a line is only ever appended whole, a
+//! torn last line (the process killed mid-write) is dropped when
 //! the file is opened again, and an item without a result line resumes from
 //! its run log, so it ends exactly as an uninterrupted run would.
 
@@ -328,7 +328,9 @@ impl RunDir {
         }
     }
 
-    /// Appends `result` as one flushed line.
+    /// Appends `result` as one line, written whole with one `write` (no
+    /// fsync: a killed process loses nothing the OS has, like the run logs;
+    /// a torn line from a crashed machine is cut on the next open).
     pub fn record(&mut self, result: ItemResult) -> Result<(), ResultsError> {
         let path = self.dir.join(RESULTS_FILE);
         let mut line = serde_json::to_string(&result).map_err(|e| ResultsError::Malformed {
@@ -339,7 +341,6 @@ impl RunDir {
         line.push('\n');
         self.results
             .write_all(line.as_bytes())
-            .and_then(|_| self.results.sync_data())
             .map_err(io_err(&path))?;
         self.done.insert((result.id.clone(), result.sample), result);
         Ok(())

@@ -121,6 +121,19 @@ impl BenchRun {
         let harness = self.config.harness.clone().unwrap_or_else(|| {
             Arc::new(Harness::new(hone_sandbox::Sandbox::new(Default::default())))
         });
+        // Every suite's test plan in one sandbox execution, so a passing
+        // verify or score costs one execution each.
+        let suites: Vec<&TestSuite> = todo
+            .iter()
+            .filter_map(|(item, _)| match item {
+                Item::Code(c) => Some([&c.public_tests, &c.hidden_tests]),
+                Item::Answer(_) => None,
+            })
+            .flatten()
+            .collect();
+        if let Err(e) = harness.prepare(&suites).await {
+            tracing::warn!(error = %e, "planning the suites' tests failed; each is planned at first use");
+        }
         let root = dir.path().to_path_buf();
         let mut pending = futures::stream::iter(todo.iter().map(|(item, sample)| {
             let harness = harness.clone();
@@ -201,7 +214,10 @@ impl BenchRun {
         let summary = match resumable(&log) {
             true => search.resume(&log, RunOptions::default()).await?,
             false => {
-                let _ = std::fs::remove_file(&log);
+                if log.exists() {
+                    // Cut off before its header: nothing to resume.
+                    let _ = std::fs::remove_file(&log);
+                }
                 let options = RunOptions::default()
                     .with_run_id(
                         log_name

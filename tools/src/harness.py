@@ -5,6 +5,39 @@
 # a crash survive it.
 
 
+def __hone_tests_of(style, source, test_file):
+    """(tree, check, body): where a suite's tests are — the body of
+    `def check(candidate)` for HumanEval style, else the module. Raises
+    ValueError with the reason when there are none to find."""
+    import ast
+
+    try:
+        tree = ast.parse(source, test_file)
+    except SyntaxError as exc:
+        msg = str(exc)
+        raise ValueError("tests do not parse: " + type(exc).__name__ + (": " + msg if msg else ""))
+    body = tree.body
+    check = None
+    if style == "check":
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == "check":
+                check = node
+        if check is None:
+            raise ValueError("tests define no check(candidate) function")
+        body = check.body
+    return tree, check, body
+
+
+def __hone_is_test(node):
+    """A statement is a test when it holds an assert that is not `assert
+    <constant>`."""
+    import ast
+
+    if isinstance(node, ast.Assert) and isinstance(node.test, ast.Constant):
+        return False
+    return any(isinstance(n, ast.Assert) for n in ast.walk(node))
+
+
 def __hone_harness_main(spec):
     import ast
     import functools
@@ -17,6 +50,26 @@ def __hone_harness_main(spec):
     import traceback
 
     from wit_world import report
+
+    if spec.get("plans") is not None:
+        # Plan mode: the tests of each suite as the driver numbers them,
+        # found from the sources alone (nothing of the tests runs, and
+        # there is no candidate).
+        for j, (style, source) in enumerate(spec["plans"]):
+            try:
+                _, _, body = __hone_tests_of(style, source, spec["test_file"])
+            except ValueError:
+                report(json.dumps({"event": "unplannable", "suite": j}))
+                continue
+            index = 0
+            for node in body:
+                if __hone_is_test(node):
+                    text = ast.get_source_segment(source, node) or ""
+                    report(json.dumps({"event": "test", "suite": j, "i": index, "source": text, "line": node.lineno}))
+                    index += 1
+            report(json.dumps({"event": "planned", "suite": j, "total": index}))
+        report(json.dumps({"event": "done"}))
+        return
 
     g = globals()
     test_file = spec["test_file"]
@@ -111,42 +164,9 @@ def __hone_harness_main(spec):
     source = spec["test_source"]
     linecache.cache[test_file] = (len(source), None, source.splitlines(True), test_file)
     try:
-        tree = ast.parse(source, test_file)
-    except SyntaxError as exc:
-        emit({"event": "fatal", "message": "tests do not parse: " + exc_text(exc)})
-        return
-
-    # Where the tests are: the body of `def check(candidate)` when the suite
-    # is HumanEval style, else the module itself.
-    body = tree.body
-    check = None
-    if spec["style"] == "check":
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name == "check":
-                check = node
-        if check is None:
-            emit({"event": "fatal", "message": "tests define no check(candidate) function"})
-            return
-        body = check.body
-
-    def has_assert(node):
-        return any(isinstance(n, ast.Assert) for n in ast.walk(node))
-
-    def trivial(node):
-        return isinstance(node, ast.Assert) and isinstance(node.test, ast.Constant)
-
-    def is_test(node):
-        return has_assert(node) and not trivial(node)
-
-    if spec.get("plan"):
-        # The suite's tests as this driver would number them, found from
-        # the source alone: nothing of the tests or a candidate runs.
-        index = 0
-        for node in body:
-            if is_test(node):
-                emit({"event": "test", "i": index, "source": ast.get_source_segment(source, node) or "", "line": node.lineno})
-                index += 1
-        emit({"event": "done", "total": index})
+        tree, check, body = __hone_tests_of(spec["style"], source, test_file)
+    except ValueError as exc:
+        emit({"event": "fatal", "message": str(exc)})
         return
 
     if check is not None:
@@ -176,7 +196,7 @@ def __hone_harness_main(spec):
 
     index = 0
     for node in body:
-        if not is_test(node):
+        if not __hone_is_test(node):
             try:
                 exec(compile(ast.Module([node], []), test_file, "exec"), ns)
             except BaseException as exc:  # noqa: BLE001

@@ -366,7 +366,7 @@ pub struct Harness {
     pub max_test_stdout: usize,
     /// Each suite's tests as the driver numbers them, found once per suite
     /// (see [`Harness::plan`]) and shared by clones of this harness.
-    plans: Arc<Mutex<HashMap<PlanKey, Arc<[PlannedTest]>>>>,
+    plans: Arc<Mutex<HashMap<PlanKey, Option<Arc<[PlannedTest]>>>>>,
 }
 
 /// A suite's style and test source: what its test plan depends on.
@@ -600,50 +600,86 @@ impl Harness {
     ) -> Result<Option<Arc<[PlannedTest]>>, HarnessError> {
         let key: PlanKey = (style, test_source.to_string());
         if let Some(plan) = self.cached_plan(&key) {
-            return Ok(Some(plan));
+            return Ok(plan);
         }
+        self.plan_all(vec![key.clone()]).await?;
+        Ok(self.cached_plan(&key).flatten())
+    }
+
+    /// Finds the test plans of every assertion suite in `suites` that is
+    /// not planned yet, in one sandbox execution, so that verifying
+    /// candidates against them later costs one execution each when they
+    /// pass. A benchmark calls this once with all its suites; without it,
+    /// each suite is planned at its first use.
+    pub async fn prepare(&self, suites: &[&TestSuite]) -> Result<(), HarnessError> {
+        let mut wanted: Vec<PlanKey> = suites
+            .iter()
+            .filter_map(|suite| match suite {
+                TestSuite::Check { test, .. } => Some(("check", test.clone())),
+                TestSuite::Asserts { setup, asserts } => {
+                    Some(("module", assertion_source(setup, asserts)))
+                }
+                TestSuite::Io { .. } => None,
+            })
+            .filter(|key| self.cached_plan(key).is_none())
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        self.plan_all(wanted).await
+    }
+
+    async fn plan_all(&self, keys: Vec<PlanKey>) -> Result<(), HarnessError> {
         let spec = serde_json::json!({
-            "plan": true,
-            "style": style,
-            "test_source": test_source,
-            "entry_point": null,
+            "plans": keys.iter().map(|(style, source)| [*style, source.as_str()]).collect::<Vec<_>>(),
             "test_file": TEST_FILE,
-            "candidate_file": CANDIDATE_FILE,
-            "max_repr": self.max_repr,
-            "max_stdout": self.max_test_stdout,
-            "skip": [],
         });
         let program = driver_program(&self.sandbox, DRIVER, "<hone-harness>", &spec, "").await;
         let exec = self.sandbox.run(program, self.limits.clone()).await?;
-        let mut tests = Vec::new();
-        let mut total = None;
+        let mut tests: Vec<Vec<PlannedTest>> = vec![Vec::new(); keys.len()];
+        let mut found: Vec<Option<Option<Arc<[PlannedTest]>>>> = vec![None; keys.len()];
         for line in &exec.reports {
             let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
             };
+            let suite = get_usize(&event, "suite");
+            if suite >= keys.len() {
+                continue;
+            }
             match event.get("event").and_then(|e| e.as_str()) {
-                Some("test") => tests.push(PlannedTest {
+                Some("test") => tests[suite].push(PlannedTest {
                     source: get_str(&event, "source").unwrap_or_default(),
                     line: get_usize(&event, "line") as u32,
                 }),
-                Some("done") => total = Some(get_usize(&event, "total")),
+                // Only a plan whose every test arrived is kept (a report
+                // channel that filled up may have dropped some).
+                Some("planned") if get_usize(&event, "total") == tests[suite].len() => {
+                    found[suite] = Some(Some(std::mem::take(&mut tests[suite]).into()));
+                }
+                Some("unplannable") => found[suite] = Some(None),
                 _ => {}
             }
         }
-        if exec.status != Status::Ok || exec.reports_truncated || total != Some(tests.len()) {
-            return Ok(None);
+        if exec.status != Status::Ok {
+            return Ok(()); // nothing is cached; each suite is retried alone
         }
-        let plan: Arc<[PlannedTest]> = tests.into();
         if let Ok(mut plans) = self.plans.lock() {
-            if plans.len() >= MAX_PLANS {
+            if plans.len() + keys.len() > MAX_PLANS {
                 plans.clear();
             }
-            plans.insert(key, plan.clone());
+            for (key, plan) in keys.into_iter().zip(found) {
+                if let Some(plan) = plan {
+                    plans.insert(key, plan);
+                }
+            }
         }
-        Ok(Some(plan))
+        Ok(())
     }
 
-    fn cached_plan(&self, key: &PlanKey) -> Option<Arc<[PlannedTest]>> {
+    /// `Some(None)`: known to have no plan; `None`: not planned yet.
+    fn cached_plan(&self, key: &PlanKey) -> Option<Option<Arc<[PlannedTest]>>> {
         self.plans.lock().ok()?.get(key).cloned()
     }
 

@@ -365,3 +365,50 @@ async fn a_pass_lists_the_tests_the_driver_runs_without_running_the_driver() {
     let sources: Vec<&str> = r.tests.iter().map(|t| t.source.as_str()).collect();
     assert_eq!(sources, ["assert f(1) == 1", "assert f(4) == 2"]);
 }
+
+/// `prepare` plans many suites in one execution; each is then verified as
+/// if planned alone, and a suite that cannot be planned still reports why.
+#[tokio::test]
+async fn prepared_suites_verify_as_if_planned_alone() {
+    let prepared = harness();
+    let fresh = harness();
+    let suites: Vec<TestSuite> = (0..20)
+        .map(|k| TestSuite::Check {
+            test: format!("def check(candidate):\n    assert candidate({k}) == {}\n    for i in range(2):\n        assert candidate(i) == i + 1\n", k + 1),
+            entry_point: "inc".into(),
+        })
+        .chain([TestSuite::Check {
+            test: "def not_check(candidate):\n    assert candidate(1) == 2\n".into(),
+            entry_point: "inc".into(),
+        }])
+        .collect();
+    let refs: Vec<&TestSuite> = suites.iter().collect();
+    prepared.prepare(&refs).await.unwrap();
+    for suite in &suites {
+        let a = prepared
+            .run_python("def inc(x):\n    return x + 1\n", suite)
+            .await
+            .unwrap();
+        let b = fresh
+            .run_python("def inc(x):\n    return x + 1\n", suite)
+            .await
+            .unwrap();
+        assert_eq!(a.tests, b.tests);
+        assert_eq!(a.all_passed(), b.all_passed());
+        assert_eq!(a.candidate_error, b.candidate_error);
+    }
+    let last = prepared
+        .run_python("def inc(x):\n    return x + 1\n", &suites[20])
+        .await
+        .unwrap();
+    assert!(!last.all_passed());
+    assert!(last
+        .candidate_error
+        .unwrap_or_default()
+        .contains("check(candidate)"));
+    let first = prepared
+        .run_python("def inc(x):\n    return x + 1\n", &suites[0])
+        .await
+        .unwrap();
+    assert!(first.all_passed() && first.total() == 2, "{first:#?}");
+}
