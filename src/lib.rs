@@ -87,7 +87,7 @@
 //! - [`agents`]: roles, verifiers and strategies.
 //! - [`tools`]: the test harness, answer checking, execution traces.
 //! - [`sandbox`]: the Wasm sandbox (Python and JavaScript guests).
-//! - [`bench`]: benchmark suites, resumable sharded runs, intervals and
+//! - [`bench`](mod@bench): benchmark suites, resumable sharded runs, intervals and
 //!   paired comparisons (`hone bench`).
 //! - `local` (feature `local`, on by default): the embedded llama.cpp model.
 

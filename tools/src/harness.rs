@@ -366,11 +366,15 @@ pub struct Harness {
     pub max_test_stdout: usize,
     /// Each suite's tests as the driver numbers them, found once per suite
     /// (see [`Harness::plan`]) and shared by clones of this harness.
-    plans: Arc<Mutex<HashMap<PlanKey, Option<Arc<[PlannedTest]>>>>>,
+    plans: Arc<Mutex<PlanCache>>,
 }
 
 /// A suite's style and test source: what its test plan depends on.
 type PlanKey = (&'static str, String);
+
+/// Plans by suite; `None` for a suite known to have none (its tests do
+/// not parse, or a `check` suite without `check`).
+type PlanCache = HashMap<PlanKey, Option<Arc<[PlannedTest]>>>;
 
 /// Plans kept before the cache starts over (a plan is a few hundred bytes;
 /// a benchmark run verifies against a few hundred suites).
