@@ -490,3 +490,57 @@ async fn samples_draw_each_item_independently_for_unbiased_pass_at_k() {
         "a finished run is not run again"
     );
 }
+
+/// Answer suites: the reference decides the score after the search and
+/// never reaches a model, whatever the strategy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_never_reach_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("answers.jsonl");
+    let mut text = String::new();
+    for k in 0..4 {
+        // The reference is a marker no model answer or prompt contains.
+        let reference = if k % 2 == 0 {
+            "42".to_string()
+        } else {
+            format!("9137{k}5")
+        };
+        text.push_str(
+            &serde_json::json!({"id": format!("q{k}"), "question": format!("Item {k}: what is 6 * 7?"), "reference": reference})
+                .to_string(),
+        );
+        text.push('\n');
+    }
+    std::fs::write(&suite, text).unwrap();
+    let server = FakeServer::start(|_, r: &SeenRequest| {
+        if prompt_text(r).contains("careful reviewer") {
+            Reply::completion("Correct.\nVERDICT: CORRECT")
+        } else {
+            Reply::completion("6 * 7 = 42.\nFINAL ANSWER: 42")
+        }
+    })
+    .await;
+    for strategy in ["single-shot", "self-refine", "best-of-n"] {
+        let out = dir.path().join(strategy);
+        ok(&bench_run(
+            &server,
+            None,
+            &suite,
+            &out,
+            &["--strategy", strategy, "--n", "2"],
+        ));
+        let rows = results(&out);
+        let passed: Vec<bool> = rows
+            .iter()
+            .map(|r| r["passed"].as_bool().unwrap())
+            .collect();
+        assert_eq!(passed, [true, false, true, false], "{strategy}: {rows:#?}");
+    }
+    assert!(server.request_count() >= 12);
+    for r in server.requests() {
+        assert!(
+            !prompt_text(&r).contains("9137"),
+            "a reference reached the model"
+        );
+    }
+}
