@@ -544,3 +544,42 @@ async fn references_never_reach_a_model() {
         );
     }
 }
+
+/// `--max-run-seconds` stops the run, which reports what it finished and
+/// exits 4; the same command without the limit finishes the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_by_its_time_budget_reports_what_it_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(dir.path());
+    let server = FakeServer::start(model(Duration::from_millis(250))).await;
+    let out_dir = dir.path().join("timed");
+    let started = Instant::now();
+    let out = bench_run(
+        &server,
+        None,
+        &suite,
+        &out_dir,
+        &["--strategy", "single-shot", "--max-run-seconds", "1.2"],
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stopped by --max-run-seconds"), "{err}");
+    let done = results(&out_dir).len();
+    assert!(done > 0 && done < ITEMS, "{done} items finished");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains(&format!("| {done} of {ITEMS} |")), "{table}");
+    ok(&bench_run(
+        &server,
+        None,
+        &suite,
+        &out_dir,
+        &["--strategy", "single-shot"],
+    ));
+    assert_eq!(results(&out_dir).len(), ITEMS);
+}
