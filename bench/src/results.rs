@@ -128,6 +128,54 @@ pub struct Selection {
 }
 
 impl BenchHeader {
+    /// The header of a run of `suite` (all of it, unsharded, one draw per
+    /// item, no budgets) with `strategy`; the model is the one `strategy`
+    /// names. Fill in what differs, e.g. [`BenchHeader::with_templates`].
+    ///
+    /// ```
+    /// use hone_agents::header::RunHeader;
+    /// use hone_bench::{item::Suite, results::BenchHeader};
+    /// let suite = Suite::from_jsonl("s", r#"{"id": "q", "question": "1+1?", "reference": "2"}"#, "s.jsonl").unwrap();
+    /// let header = BenchHeader::new(&suite, RunHeader::new("self-refine", "openai model m"));
+    /// assert_eq!((header.selected, header.samples), (1, 1));
+    /// ```
+    pub fn new(suite: &crate::item::Suite, strategy: RunHeader) -> BenchHeader {
+        BenchHeader {
+            hone_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_revision: None,
+            suite: suite.name.clone(),
+            kind: suite.kind,
+            dataset_sha256: suite.sha256.clone(),
+            selected: suite.items.len(),
+            selection: Selection::default(),
+            shard: None,
+            model: strategy.model.clone(),
+            model_sha256: None,
+            strategy,
+            max_rounds: 4,
+            mcts: None,
+            item_budget: ItemBudget::default(),
+            samples: 1,
+            templates: BTreeMap::new(),
+        }
+    }
+
+    /// Records the sha256 of every template of `templates`.
+    pub fn with_templates(mut self, templates: &hone_core::templates::Templates) -> Self {
+        self.templates = templates
+            .names()
+            .into_iter()
+            .filter_map(|name| {
+                let source = templates.source(name)?;
+                Some((
+                    name.to_string(),
+                    hex::encode(Sha256::digest(source.as_bytes())),
+                ))
+            })
+            .collect();
+        self
+    }
+
     /// Fields that say which build ran, not what was run: a run may be
     /// resumed, and shards merged, across them (with a warning).
     pub const BUILD_FIELDS: [&'static str; 2] = ["hone_version", "git_revision"];

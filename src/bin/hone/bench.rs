@@ -18,7 +18,6 @@ use hone_core::config::{ConfigFile, ModelChoice};
 use hone_sandbox::{Sandbox, SandboxConfig};
 use hone_tools::Harness;
 use indicatif::{ProgressBar, ProgressStyle};
-use sha2::{Digest, Sha256};
 
 use crate::cli::{BenchCommand, BenchRunArgs, Global, Strategy};
 
@@ -194,15 +193,9 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
             max_seconds: s.max_seconds,
         },
         samples: args.samples,
-        templates: templates
-            .names()
-            .into_iter()
-            .filter_map(|n| {
-                let source = templates.source(n)?;
-                Some((n.to_string(), hex_sha256(source.as_bytes())))
-            })
-            .collect(),
-    };
+        templates: Default::default(),
+    }
+    .with_templates(&templates);
     if let Ok(existing) = hone_bench::results::read_header(&args.out) {
         if existing.differences(&header, false).is_empty()
             && !existing.all_differences(&header, false).is_empty()
@@ -315,13 +308,6 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[derive(Default)]
