@@ -28,8 +28,8 @@ use std::time::Instant;
 
 use hone_agents::header::RunHeader;
 use hone_agents::refine::RefineConfig;
-use hone_bench::item::{AnswerItem, CodeItem, Item, SuiteKind};
-use hone_bench::results::{BenchHeader, ItemBudget, RunDir, Selection};
+use hone_bench::item::{AnswerItem, CodeItem, Item, Suite, SuiteKind};
+use hone_bench::results::{BenchHeader, RunDir};
 use hone_bench::runner::{BenchRun, Progress};
 use hone_core::ScriptedModel;
 use hone_sandbox::{Language, Sandbox, SandboxConfig};
@@ -43,25 +43,14 @@ const INSPECT: &str = "inspect-ai==0.3.285";
 /// Rounds of the answer items (the median is reported).
 const ROUNDS: usize = 5;
 
-fn header(kind: SuiteKind, selected: usize) -> BenchHeader {
-    BenchHeader {
-        hone_version: env!("CARGO_PKG_VERSION").into(),
-        git_revision: None,
-        suite: "bench".into(),
+fn header(kind: SuiteKind, items: &[Item]) -> BenchHeader {
+    let suite = Suite {
+        name: "bench".into(),
         kind,
-        dataset_sha256: String::new(),
-        selected,
-        selection: Selection::default(),
-        shard: None,
-        model: "scripted".into(),
-        model_sha256: None,
-        strategy: RunHeader::new("single-shot", "scripted"),
-        max_rounds: 4,
-        mcts: None,
-        item_budget: ItemBudget::default(),
-        samples: 1,
-        templates: Default::default(),
-    }
+        items: items.to_vec(),
+        sha256: String::new(),
+    };
+    BenchHeader::new(&suite, RunHeader::new("single-shot", "scripted"))
 }
 
 /// The right answer to every item, from its own text.
@@ -89,7 +78,7 @@ fn run(items: &[Item], kind: SuiteKind, dir: &Path, harness: &Arc<Harness>) -> (
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let header = header(kind, items.len());
+    let header = header(kind, items);
     let mut run_dir = RunDir::open(dir, &header).expect("run dir");
     let bench = BenchRun {
         config: RefineConfig::new(

@@ -478,24 +478,13 @@ mod tests {
     }
 
     fn header() -> BenchHeader {
-        BenchHeader {
-            hone_version: "0".into(),
-            git_revision: None,
-            suite: "s".into(),
-            kind: SuiteKind::Answer,
-            dataset_sha256: "x".into(),
-            selected: 2,
-            selection: Selection::default(),
-            shard: None,
-            model: "scripted".into(),
-            model_sha256: None,
-            strategy: RunHeader::new("single-shot", "scripted"),
-            max_rounds: 4,
-            mcts: None,
-            item_budget: ItemBudget::default(),
-            samples: 1,
-            templates: BTreeMap::new(),
-        }
+        let suite = crate::item::Suite::from_jsonl(
+            "s",
+            "{\"id\": \"a\", \"question\": \"?\", \"reference\": \"1\"}\n{\"id\": \"b\", \"question\": \"?\", \"reference\": \"2\"}",
+            "s.jsonl",
+        )
+        .unwrap();
+        BenchHeader::new(&suite, RunHeader::new("single-shot", "scripted"))
     }
 
     #[test]
