@@ -123,6 +123,12 @@ fn outcome(rows: &[serde_json::Value]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Holds `out`'s writer lock as a running `hone bench run` would.
+fn hone_bench_lock(out: &Path) -> hone_bench::results::RunDir {
+    let header = hone_bench::results::read_header(out).unwrap();
+    hone_bench::results::RunDir::open(out, &header).unwrap()
+}
+
 fn ok(out: &std::process::Output) {
     assert!(
         out.status.success(),
@@ -195,6 +201,23 @@ async fn every_item_is_scored_on_hidden_tests_and_a_second_run_is_all_cache() {
         again.iter().all(|r| r["cache_hits"] == r["calls"]),
         "{again:#?}"
     );
+
+    // A second writer into a directory in use is refused.
+    let busy = hone_bench_lock(&first);
+    let refused = bench_run(
+        &server,
+        Some(&cache),
+        &suite,
+        &first,
+        &["--strategy", "single-shot"],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    drop(busy);
 
     // Rerunning a finished run does nothing; other settings are refused.
     ok(&bench_run(

@@ -262,6 +262,12 @@ pub enum ResultsError {
         /// What is wrong.
         detail: String,
     },
+    /// Another process is running into the same directory.
+    #[error("{dir} is in use by another `hone bench run` (one writer per run directory): wait for it, or use another --out")]
+    Busy {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// The directory holds a run with other settings.
     #[error("{dir} holds a run with other settings ({fields} differ); use another --out, or delete it to start over")]
     OtherRun {
@@ -331,6 +337,12 @@ impl RunDir {
             .append(true)
             .open(&results_path)
             .map_err(io_err(&results_path))?;
+        // One writer per directory, for as long as this `RunDir` lives.
+        if !try_lock_exclusive(&results).map_err(io_err(&results_path))? {
+            return Err(ResultsError::Busy {
+                dir: dir.to_path_buf(),
+            });
+        }
         // Cut a torn tail so the next line starts on its own.
         results.set_len(good_len).map_err(io_err(&results_path))?;
         Ok(RunDir {
@@ -393,6 +405,23 @@ impl RunDir {
         self.done.insert((result.id.clone(), result.sample), result);
         Ok(())
     }
+}
+
+/// Takes an advisory exclusive lock without waiting; `Ok(false)` when
+/// another open file holds it. The OS drops it when the process ends.
+#[cfg(unix)]
+fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> {
+    use rustix::fs::{flock, FlockOperation};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock_exclusive(_file: &std::fs::File) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 /// Reads `dir`'s header.
@@ -529,6 +558,16 @@ mod tests {
         std::fs::write(&path, format!("garbage\n{}", &text[..whole])).unwrap();
         let err = RunDir::open(dir.path(), &header()).unwrap_err().to_string();
         assert!(err.contains(":1:"), "{err}");
+    }
+
+    #[test]
+    fn one_writer_per_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = RunDir::open(dir.path(), &header()).unwrap();
+        let err = RunDir::open(dir.path(), &header()).unwrap_err();
+        assert!(matches!(err, ResultsError::Busy { .. }), "{err}");
+        drop(first);
+        assert!(RunDir::open(dir.path(), &header()).is_ok());
     }
 
     #[test]
