@@ -47,6 +47,7 @@ pub mod datasets;
 pub mod html;
 pub mod item;
 pub mod results;
+pub mod review;
 pub mod runner;
 pub mod stats;
 pub mod summary;
