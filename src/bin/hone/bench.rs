@@ -27,6 +27,12 @@ pub async fn command(global: &Global, config: &ConfigFile, cmd: BenchCommand) ->
         BenchCommand::Merge { dirs, out } => merge_dirs(&dirs, &out),
         BenchCommand::Compare { a, b, json } => compare_dirs(&a, &b, json),
         BenchCommand::Report { dirs, json, html } => report(&dirs, json, html.as_deref()),
+        BenchCommand::ReviewSet {
+            out,
+            seed,
+            per_item,
+            limit,
+        } => review_set(&out, seed, per_item, limit).await,
     }
 }
 
@@ -457,5 +463,45 @@ fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Resul
         std::fs::rename(&tmp, file).with_context(|| format!("writing {}", file.display()))?;
         eprintln!("wrote {}", file.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn review_set(
+    out: &Path,
+    seed: u64,
+    per_item: usize,
+    limit: Option<usize>,
+) -> Result<ExitCode> {
+    if per_item == 0 {
+        bail!("--per-item must be at least 1");
+    }
+    let sandbox = Sandbox::new(SandboxConfig::default());
+    let mut suite = load_suite("humaneval", &sandbox).await?;
+    if let Some(limit) = limit {
+        suite.items.truncate(limit);
+    }
+    let harness = Harness::new(sandbox);
+    eprintln!(
+        "hone bench review-set: {} problems, seed {seed}, up to {per_item} mutant(s) and clean change(s) each",
+        suite.items.len()
+    );
+    let (items, made) = hone_bench::review::generate(&suite, &harness, seed, per_item).await?;
+    let mut text = String::new();
+    for item in &items {
+        text.push_str(&serde_json::to_string(item)?);
+        text.push('\n');
+    }
+    let tmp = out.with_extension("jsonl.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "wrote {} items to {}: {} mutants, {} clean changes ({} equivalent mutants and {} breaking \"clean\" changes dropped)",
+        items.len(),
+        out.display(),
+        made.mutants,
+        made.clean,
+        made.dropped_mutants,
+        made.dropped_clean
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -264,6 +264,23 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write a review development set (JSONL) from HumanEval's canonical
+    /// solutions: seeded mutants that break the hidden tests and clean
+    /// changes that keep them passing, both confirmed in the sandbox.
+    ReviewSet {
+        /// The JSONL file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Seed: the same seed writes the same set.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Mutants and clean changes per problem (each at most).
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        per_item: usize,
+        /// Only the first N problems.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
     /// A table of runs: score with its 95% interval, cost; with --html, a
     /// self-contained page with charts and every item's trajectory.
     Report {
