@@ -606,3 +606,44 @@ async fn a_run_stopped_by_its_time_budget_reports_what_it_finished() {
     ));
     assert_eq!(results(&out_dir).len(), ITEMS);
 }
+
+#[test]
+fn review_sets_are_written_reproducibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, seed: &str| {
+        let out = dir.path().join(name);
+        let status = Command::new(env!("CARGO_BIN_EXE_hone"))
+            .args([
+                "bench",
+                "review-set",
+                "--limit",
+                "4",
+                "--seed",
+                seed,
+                "--out",
+            ])
+            .arg(&out)
+            .env_remove("HONE_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        std::fs::read_to_string(out).unwrap()
+    };
+    let first = write("a.jsonl", "3");
+    let items: Vec<serde_json::Value> = first
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(items.len() >= 6, "{first}");
+    assert!(items
+        .iter()
+        .any(|i| i["expected"].as_array().is_some_and(|e| e.len() == 1)));
+    assert!(items
+        .iter()
+        .any(|i| i["expected"].as_array().is_some_and(Vec::is_empty)));
+    assert_eq!(write("b.jsonl", "3"), first);
+}
