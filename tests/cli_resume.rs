@@ -267,9 +267,7 @@ async fn a_run_being_written_cannot_be_resumed_by_another_process() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("being written by another process")
-            && err.contains(&format!("pid {}", first.id()))
-            && err.contains("busy.jsonl.lock"),
+        err.contains("being written by another process") && err.contains("busy.jsonl"),
         "{err}"
     );
     assert_eq!(

@@ -776,7 +776,7 @@ fn a_second_writer_of_the_same_log_is_refused() {
             _ => panic!("a second writer of a log in use must be refused"),
         };
         assert!(
-            err.contains("being written by another process") && err.contains("run.jsonl.lock"),
+            err.contains("being written by another process") && err.contains("run.jsonl"),
             "{err}"
         );
         gate.notify_one();
@@ -785,5 +785,12 @@ fn a_second_writer_of_the_same_log_is_refused() {
         // Once the writer is done, the log is free again.
         let again = graph.resume(&log, RunOptions::default()).await.unwrap();
         assert_eq!(again.state, 1);
+        // One file per run: the lock is on the log itself.
+        let files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(files, ["run.jsonl"]);
     });
 }

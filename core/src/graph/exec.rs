@@ -603,11 +603,7 @@ impl<S: State> Graph<S> {
         options: RunOptions,
     ) -> Result<RunOutcome<S>, GraphError> {
         // Locked before reading, so no other process appends between the
-        // read and our writes (and only a log that exists gets a lock file).
-        std::fs::metadata(log).map_err(|source| GraphError::Io {
-            path: log.to_path_buf(),
-            source,
-        })?;
+        // read and our writes.
         let lock = RunLock::acquire(log)?;
         let parsed = parse_log::<S>(log)?;
         let bad = |line: usize, problem: String| GraphError::Log {

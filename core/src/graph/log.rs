@@ -97,56 +97,43 @@ pub enum LogRecord<T> {
 
 /// The exclusive right to write a run log, held while the value lives.
 ///
-/// An advisory OS lock (`flock`) on `<log>.lock`, taken without waiting: a
-/// second process that wants to write the same log gets
+/// An advisory OS lock (`flock`) on the log file itself, taken without
+/// waiting: a second process that wants to write the same log gets
 /// [`GraphError::Locked`]. The OS drops the lock when its process ends, even
-/// on `kill -9`, so a lock file left behind never blocks a resume. (On
-/// platforms without `flock` the lock file is created but not locked.)
+/// on `kill -9`, so nothing left behind ever blocks a resume. One file per
+/// run, not a lock file beside it: creating a second file per run was most
+/// of a benchmark item's cost (docs/results/bench-runner.md). (On platforms
+/// without `flock` the log is not locked.)
 pub(crate) struct RunLock {
-    _file: File,
-}
-
-/// `<log>.lock`, next to the log.
-pub(crate) fn lock_path(log: &Path) -> PathBuf {
-    let mut name = log.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    log.with_file_name(name)
+    file: File,
 }
 
 impl RunLock {
-    /// Takes the lock of `log` (whose directory must exist).
+    /// Opens the existing `log` for writing and takes its lock.
     pub(crate) fn acquire(log: &Path) -> Result<Self, GraphError> {
-        let lock = lock_path(log);
-        let io = |source| GraphError::Io {
-            path: lock.clone(),
-            source,
-        };
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock)
-            .map_err(io)?;
-        if !try_lock_exclusive(&file).map_err(io)? {
-            let holder = std::fs::read_to_string(&lock)
-                .ok()
-                .and_then(|text| text.trim().parse().ok());
+            .open(log)
+            .map_err(|source| GraphError::Io {
+                path: log.to_path_buf(),
+                source,
+            })?;
+        Self::lock(log, file)
+    }
+
+    fn lock(log: &Path, file: File) -> Result<Self, GraphError> {
+        let locked = try_lock_exclusive(&file).map_err(|source| GraphError::Io {
+            path: log.to_path_buf(),
+            source,
+        })?;
+        if !locked {
             return Err(GraphError::Locked {
                 path: log.to_path_buf(),
-                lock,
-                holder,
+                lock: log.to_path_buf(),
             });
         }
-        // Who holds it, for the error message of the next one. A new lock
-        // file is empty: truncating it anyway would make ext4 flush it to
-        // disk on close (its guard for files rewritten by truncation),
-        // which costs a benchmark run a disk write per item.
-        if file.metadata().map_err(io)?.len() > 0 {
-            file.set_len(0).map_err(io)?;
-        }
-        writeln!(file, "{}", std::process::id()).map_err(io)?;
-        Ok(RunLock { _file: file })
+        Ok(RunLock { file })
     }
 }
 
@@ -176,7 +163,6 @@ pub(crate) struct LogWriter {
     out: BufWriter<File>,
     fsync: bool,
     line: Vec<u8>,
-    _lock: RunLock,
 }
 
 impl LogWriter {
@@ -187,20 +173,21 @@ impl LogWriter {
                 source,
             })?;
         }
-        let lock = RunLock::acquire(path)?;
         let file = OpenOptions::new()
             .create_new(true)
+            .read(true)
             .write(true)
             .open(path)
             .map_err(|source| GraphError::Io {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Self::wrap(path, file, fsync, lock))
+        Ok(Self::wrap(path, RunLock::lock(path, file)?, fsync))
     }
 
-    /// Opens for appending after truncating to `valid_len` bytes (dropping a
-    /// torn last line). `lock` must have been taken before the log was read.
+    /// Appends after truncating to `valid_len` bytes (dropping a torn last
+    /// line), through the descriptor that holds the lock, which must have
+    /// been taken before the log was read.
     pub(crate) fn append(
         path: &Path,
         valid_len: u64,
@@ -211,9 +198,8 @@ impl LogWriter {
             path: path.to_path_buf(),
             source,
         };
-        let file = OpenOptions::new().write(true).open(path).map_err(io)?;
-        file.set_len(valid_len).map_err(io)?;
-        let mut w = Self::wrap(path, file, fsync, lock);
+        lock.file.set_len(valid_len).map_err(io)?;
+        let mut w = Self::wrap(path, lock, fsync);
         use std::io::Seek;
         w.out
             .get_mut()
@@ -222,13 +208,13 @@ impl LogWriter {
         Ok(w)
     }
 
-    fn wrap(path: &Path, file: File, fsync: bool, lock: RunLock) -> Self {
+    /// A writer on the locked descriptor: the lock lives as long as it.
+    fn wrap(path: &Path, lock: RunLock, fsync: bool) -> Self {
         LogWriter {
             path: path.to_path_buf(),
-            out: BufWriter::new(file),
+            out: BufWriter::new(lock.file),
             fsync,
             line: Vec::with_capacity(256),
-            _lock: lock,
         }
     }
 

@@ -296,28 +296,19 @@ pub enum GraphError {
     /// Another process holds the run log's lock: it is writing (or
     /// resuming) the same run.
     #[error(
-        "run log {path} is being written by another process{}: wait for it to end, \
-         or stop it (lock file {})",
-        holder_note(.holder),
+        "run log {path} is being written by another process: wait for it to end, \
+         or stop it (`fuser {}` names it)",
         .lock.display()
     )]
     Locked {
         /// The log file.
         path: std::path::PathBuf,
-        /// The lock file next to it.
+        /// The file whose lock is held (the log itself).
         lock: std::path::PathBuf,
-        /// Process id recorded by the holder, if readable.
-        holder: Option<u32>,
     },
     /// A state could not be serialised for the run log.
     #[error("state serialisation: {0}")]
     Serialize(#[from] serde_json::Error),
-}
-
-fn holder_note(holder: &Option<u32>) -> String {
-    holder
-        .map(|pid| format!(" (pid {pid})"))
-        .unwrap_or_default()
 }
 
 /// Builds a [`Graph`].
