@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 
 use hone_agents::header::RunHeader;
 use hone_agents::mcts::MctsSettings;
+use hone_core::file_lock::try_lock_exclusive;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::item::SuiteKind;
+use crate::item::{sha256_hex, SuiteKind};
 
 /// Which part of a suite a process runs: items whose id hashes to `index`
 /// modulo `count` (0-based, so a Kubernetes Indexed Job's or a Slurm
@@ -167,10 +168,7 @@ impl BenchHeader {
             .into_iter()
             .filter_map(|name| {
                 let source = templates.source(name)?;
-                Some((
-                    name.to_string(),
-                    hex::encode(Sha256::digest(source.as_bytes())),
-                ))
+                Some((name.to_string(), sha256_hex(source.as_bytes())))
             })
             .collect();
         self
@@ -309,6 +307,19 @@ impl RunDir {
     /// torn last line is cut off.
     pub fn open(dir: &Path, header: &BenchHeader) -> Result<RunDir, ResultsError> {
         std::fs::create_dir_all(dir.join(RUNS_DIR)).map_err(io_err(dir))?;
+        // One writer per directory, for as long as this `RunDir` lives,
+        // taken before the header or the results are read or written.
+        let results_path = dir.join(RESULTS_FILE);
+        let results = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&results_path)
+            .map_err(io_err(&results_path))?;
+        if !try_lock_exclusive(&results).map_err(io_err(&results_path))? {
+            return Err(ResultsError::Busy {
+                dir: dir.to_path_buf(),
+            });
+        }
         let header_path = dir.join(HEADER_FILE);
         if header_path.exists() {
             let existing = read_header(dir)?;
@@ -330,19 +341,7 @@ impl RunDir {
             std::fs::write(&tmp, text + "\n").map_err(io_err(&tmp))?;
             std::fs::rename(&tmp, &header_path).map_err(io_err(&header_path))?;
         }
-        let results_path = dir.join(RESULTS_FILE);
         let (done, good_len) = read_results_prefix(&results_path)?;
-        let results = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&results_path)
-            .map_err(io_err(&results_path))?;
-        // One writer per directory, for as long as this `RunDir` lives.
-        if !try_lock_exclusive(&results).map_err(io_err(&results_path))? {
-            return Err(ResultsError::Busy {
-                dir: dir.to_path_buf(),
-            });
-        }
         // Cut a torn tail so the next line starts on its own.
         results.set_len(good_len).map_err(io_err(&results_path))?;
         Ok(RunDir {
@@ -405,23 +404,6 @@ impl RunDir {
         self.done.insert((result.id.clone(), result.sample), result);
         Ok(())
     }
-}
-
-/// Takes an advisory exclusive lock without waiting; `Ok(false)` when
-/// another open file holds it. The OS drops it when the process ends.
-#[cfg(unix)]
-fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> {
-    use rustix::fs::{flock, FlockOperation};
-    match flock(file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(true),
-        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(not(unix))]
-fn try_lock_exclusive(_file: &std::fs::File) -> std::io::Result<bool> {
-    Ok(true)
 }
 
 /// Reads `dir`'s header.
@@ -554,6 +536,7 @@ mod tests {
             .map(|r| r.id)
             .collect();
         assert_eq!(ids, ["a", "b"]);
+        drop(run);
         // A bad line before the end is not a torn write: it is an error.
         std::fs::write(&path, format!("garbage\n{}", &text[..whole])).unwrap();
         let err = RunDir::open(dir.path(), &header()).unwrap_err().to_string();
@@ -566,6 +549,18 @@ mod tests {
         let first = RunDir::open(dir.path(), &header()).unwrap();
         let err = RunDir::open(dir.path(), &header()).unwrap_err();
         assert!(matches!(err, ResultsError::Busy { .. }), "{err}");
+        // The lock comes before anything is read or written: a second
+        // writer with other settings is refused as busy, and the header
+        // stays the first writer's.
+        let before = std::fs::read_to_string(dir.path().join(HEADER_FILE)).unwrap();
+        let mut other = header();
+        other.max_rounds = 9;
+        let err = RunDir::open(dir.path(), &other).unwrap_err();
+        assert!(matches!(err, ResultsError::Busy { .. }), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(HEADER_FILE)).unwrap(),
+            before
+        );
         drop(first);
         assert!(RunDir::open(dir.path(), &header()).is_ok());
     }

@@ -37,4 +37,5 @@ pub mod wheels;
 
 pub use budget::{Budget, BudgetKind, BudgetTracker, Exhausted, UsageCount, UsageLedger};
 pub mod config;
+pub mod file_lock;
 pub mod graph;

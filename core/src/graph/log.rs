@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::budget::{Budget, UsageCount};
+use crate::file_lock::try_lock_exclusive;
 use crate::graph::{GraphError, StopReason};
 
 /// Version of the log format.
@@ -135,23 +136,6 @@ impl RunLock {
         }
         Ok(RunLock { file })
     }
-}
-
-/// Takes an exclusive lock without waiting; `Ok(false)` when another open
-/// file holds it.
-#[cfg(unix)]
-fn try_lock_exclusive(file: &File) -> std::io::Result<bool> {
-    use rustix::fs::{flock, FlockOperation};
-    match flock(file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(true),
-        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(not(unix))]
-fn try_lock_exclusive(_file: &File) -> std::io::Result<bool> {
-    Ok(true)
 }
 
 /// Appends records, one JSON line each, handing every line to the OS before
