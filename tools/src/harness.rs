@@ -369,6 +369,35 @@ pub struct Harness {
     plans: Arc<Mutex<PlanCache>>,
 }
 
+/// An assertion suite as the driver and the host's verdict take it: the
+/// driver's style (`check` or `module`), the whole test source, and the
+/// function `check` is called with (HumanEval style only).
+struct AssertionForm {
+    style: &'static str,
+    source: String,
+    entry_point: Option<String>,
+}
+
+impl AssertionForm {
+    /// The form of an assertion suite, or the cases of an `Io` suite,
+    /// which has no assertions.
+    fn of(suite: &TestSuite) -> Result<AssertionForm, &[IoCase]> {
+        match suite {
+            TestSuite::Check { test, entry_point } => Ok(AssertionForm {
+                style: "check",
+                source: test.clone(),
+                entry_point: Some(entry_point.clone()),
+            }),
+            TestSuite::Asserts { setup, asserts } => Ok(AssertionForm {
+                style: "module",
+                source: assertion_source(setup, asserts),
+                entry_point: None,
+            }),
+            TestSuite::Io { cases } => Err(cases),
+        }
+    }
+}
+
 /// A suite's style and test source: what its test plan depends on.
 type PlanKey = (&'static str, String);
 
@@ -426,17 +455,11 @@ impl Harness {
         candidate: &str,
         suite: &TestSuite,
     ) -> Result<TestReport, HarnessError> {
-        match suite {
-            TestSuite::Io { cases } => self.run_io(language, candidate, cases).await,
-            TestSuite::Check { test, entry_point } => {
+        match AssertionForm::of(suite) {
+            Err(cases) => self.run_io(language, candidate, cases).await,
+            Ok(form) => {
                 self.require_python(language)?;
-                self.run_asserts(candidate, "check", test.clone(), Some(entry_point.clone()))
-                    .await
-            }
-            TestSuite::Asserts { setup, asserts } => {
-                self.require_python(language)?;
-                self.run_asserts(candidate, "module", assertion_source(setup, asserts), None)
-                    .await
+                self.run_asserts(candidate, form).await
             }
         }
     }
@@ -454,17 +477,21 @@ impl Harness {
     async fn run_asserts(
         &self,
         candidate: &str,
-        style: &'static str,
-        test_source: String,
-        entry_point: Option<String>,
+        form: AssertionForm,
     ) -> Result<TestReport, HarnessError> {
         let started = std::time::Instant::now();
+        let AssertionForm {
+            style,
+            source: test_source,
+            entry_point,
+        } = form;
         // The host's verdict comes first: a passing candidate needs no
         // other execution, and a failing one gets the per-test driver's
         // feedback next to a verdict it could not have forged.
-        let entry = entry_point.as_deref().filter(|_| style == "check");
         let program = scored_program(candidate, &test_source);
-        let (verdict, scored_stdout) = self.score_program(&program, entry.unwrap_or("")).await?;
+        let (verdict, scored_stdout) = self
+            .score_program(&program, entry_point.as_deref().unwrap_or(""))
+            .await?;
         if verdict.passed {
             if let Some(plan) = self.plan(style, &test_source).await? {
                 return Ok(TestReport {
@@ -618,13 +645,8 @@ impl Harness {
     pub async fn prepare(&self, suites: &[&TestSuite]) -> Result<(), HarnessError> {
         let mut wanted: Vec<PlanKey> = suites
             .iter()
-            .filter_map(|suite| match suite {
-                TestSuite::Check { test, .. } => Some(("check", test.clone())),
-                TestSuite::Asserts { setup, asserts } => {
-                    Some(("module", assertion_source(setup, asserts)))
-                }
-                TestSuite::Io { .. } => None,
-            })
+            .filter_map(|suite| AssertionForm::of(suite).ok())
+            .map(|form| (form.style, form.source))
             .filter(|key| self.cached_plan(key).is_none())
             .collect();
         wanted.sort();
@@ -703,22 +725,19 @@ impl Harness {
         candidate: &str,
         suite: &TestSuite,
     ) -> Result<Score, HarnessError> {
-        let (tests, entry_point) = match suite {
-            TestSuite::Io { .. } => {
-                let report = self.run(language, candidate, suite).await?;
-                let passed = report.all_passed();
-                return Ok(Score {
-                    passed,
-                    status: if passed { "ok" } else { "failed" }.into(),
-                    detail: String::new(),
-                });
-            }
-            TestSuite::Check { test, entry_point } => (test.clone(), entry_point.as_str()),
-            TestSuite::Asserts { setup, asserts } => (assertion_source(setup, asserts), ""),
+        let Ok(form) = AssertionForm::of(suite) else {
+            let report = self.run(language, candidate, suite).await?;
+            let passed = report.all_passed();
+            return Ok(Score {
+                passed,
+                status: if passed { "ok" } else { "failed" }.into(),
+                detail: String::new(),
+            });
         };
         self.require_python(language)?;
+        let program = scored_program(candidate, &form.source);
         let (score, _) = self
-            .score_program(&scored_program(candidate, &tests), entry_point)
+            .score_program(&program, form.entry_point.as_deref().unwrap_or(""))
             .await?;
         Ok(score)
     }
@@ -893,11 +912,11 @@ fn abnormal_result(index: usize, source: String, line: u32, exec: &ExecResult) -
 /// one program, so every test in it held.
 fn passed_by_verdict(index: usize, test: &PlannedTest) -> TestResult {
     TestResult {
+        status: TestStatus::Passed,
         source: test.source.clone(),
         line: test.line,
         ..not_run(index)
     }
-    .with_status(TestStatus::Passed)
 }
 
 fn not_run(index: usize) -> TestResult {
@@ -913,13 +932,6 @@ fn not_run(index: usize) -> TestResult {
         traceback: None,
         stdout: String::new(),
         duration_ms: 0.0,
-    }
-}
-
-impl TestResult {
-    fn with_status(mut self, status: TestStatus) -> Self {
-        self.status = status;
-        self
     }
 }
 
