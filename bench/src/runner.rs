@@ -135,13 +135,10 @@ impl BenchRun {
             tracing::warn!(error = %e, "planning the suites' tests failed; each is planned at first use");
         }
         let root = dir.path().to_path_buf();
-        let mut pending = futures::stream::iter(todo.iter().map(|(item, sample)| {
-            let harness = harness.clone();
-            let root = root.clone();
-            async move {
-                let result = self.run_item(item, *sample, &root, &harness).await;
-                (*item, result)
-            }
+        let (root, harness) = (&root, &harness);
+        let mut pending = futures::stream::iter(todo.iter().map(|(item, sample)| async move {
+            let result = self.run_item(item, *sample, root, harness).await;
+            (*item, result)
         }))
         .buffer_unordered(self.jobs.max(1));
         let deadline = self
@@ -200,7 +197,7 @@ impl BenchRun {
         item: &Item,
         sample: u32,
         root: &Path,
-        harness: &Harness,
+        harness: &Arc<Harness>,
     ) -> Result<ItemResult, ItemError> {
         let started = Instant::now();
         let log_name = RunDir::log_of(item.id(), sample);
@@ -208,27 +205,22 @@ impl BenchRun {
         let search = self.header.strategy.search(
             self.config
                 .clone()
-                .with_harness(Arc::new(harness.clone()))
+                .with_harness(harness.clone())
                 .with_draw(sample),
         )?;
-        let summary = match resumable(&log) {
-            true => search.resume(&log, RunOptions::default()).await?,
-            false => {
-                if log.exists() {
-                    // Cut off before its header: nothing to resume.
-                    let _ = std::fs::remove_file(&log);
-                }
-                let options = RunOptions::default()
-                    .with_run_id(
-                        log_name
-                            .trim_start_matches("runs/")
-                            .trim_end_matches(".jsonl"),
-                    )
-                    .with_log(&log)
-                    .with_budget(self.budget())
-                    .with_meta(self.header.strategy.to_meta());
-                self.fresh(&search, item, options).await?
+        let summary = if resumable(&log) {
+            search.resume(&log, RunOptions::default()).await?
+        } else {
+            if log.exists() {
+                // Cut off before its header: nothing to resume.
+                let _ = std::fs::remove_file(&log);
             }
+            let options = RunOptions::default()
+                .with_run_id(log.file_stem().unwrap_or_default().to_string_lossy())
+                .with_log(&log)
+                .with_budget(self.budget())
+                .with_meta(self.header.strategy.to_meta());
+            self.fresh(&search, item, options).await?
         };
         if let StopReason::NodeFailed { node, error } = &summary.stop {
             return Err(ItemError::NodeFailed(format!(
