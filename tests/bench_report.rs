@@ -25,16 +25,7 @@ fn write_suite(dir: &Path) -> std::path::PathBuf {
 
 /// Right for even k at the first answer; a refiner's second answer is right.
 fn model(_: usize, r: &SeenRequest) -> Reply {
-    let body = r.json();
-    let text: String = body["messages"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|x| x["content"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
+    let text = r.messages_text();
     let k: u32 = text
         .split("What is ")
         .nth(1)

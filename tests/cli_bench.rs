@@ -33,23 +33,11 @@ fn write_suite(dir: &Path) -> PathBuf {
     path
 }
 
-fn prompt_text(r: &SeenRequest) -> String {
-    r.json()["messages"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|x| x["content"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
 /// Answers by content: `f_k` is right for even k, wrong for odd k, every
 /// time (so a repeated call gets the same answer).
 fn model(delay: Duration) -> impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static {
     move |_, r| {
-        let p = prompt_text(r);
+        let p = r.messages_text();
         let k: usize = p
             .split("`f_")
             .nth(1)
@@ -165,7 +153,7 @@ async fn every_item_is_scored_on_hidden_tests_and_a_second_run_is_all_cache() {
     assert_eq!(requests, ITEMS);
     for r in server.requests() {
         assert!(
-            !prompt_text(&r).contains(HIDDEN_MARKER),
+            !r.messages_text().contains(HIDDEN_MARKER),
             "a hidden test reached the model"
         );
     }
@@ -450,7 +438,7 @@ fn a_bad_suite_line_is_named_and_nothing_runs() {
 /// Right on every even draw (the first has no seed; draw d is seeded with
 /// d << 16), wrong on odd ones.
 fn by_draw(_: usize, r: &SeenRequest) -> Reply {
-    let p = prompt_text(r);
+    let p = r.messages_text();
     let k: usize = p
         .split("`f_")
         .nth(1)
@@ -536,7 +524,7 @@ async fn references_never_reach_a_model() {
     }
     std::fs::write(&suite, text).unwrap();
     let server = FakeServer::start(|_, r: &SeenRequest| {
-        if prompt_text(r).contains("careful reviewer") {
+        if r.messages_text().contains("careful reviewer") {
             Reply::completion("Correct.\nVERDICT: CORRECT")
         } else {
             Reply::completion("6 * 7 = 42.\nFINAL ANSWER: 42")
@@ -562,7 +550,7 @@ async fn references_never_reach_a_model() {
     assert!(server.request_count() >= 12);
     for r in server.requests() {
         assert!(
-            !prompt_text(&r).contains("9137"),
+            !r.messages_text().contains("9137"),
             "a reference reached the model"
         );
     }

@@ -24,6 +24,19 @@ impl SeenRequest {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
     }
+    /// The text of every message of a chat request, one after another
+    /// (empty for a body that is not one).
+    pub fn messages_text(&self) -> String {
+        self.json()["messages"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|x| x["content"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
