@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 use crate::best_of_n::{best_of_n_graph, BestOfN};
 use crate::mcts::{rethink_mcts_graph, MctsState};
 use crate::outcome::RunSummary;
-use crate::refine::{self_refine_graph, single_shot_graph, RefineConfig, RefineState};
+use crate::refine::{
+    self_refine_graph, single_shot_graph, CriticPolicy, RefineConfig, RefineState,
+};
 use crate::reflexion::{reflexion_graph, DEFAULT_MEMORY};
 
 /// The strategies a header can name.
@@ -63,6 +65,10 @@ pub struct RunHeader {
     /// Reflexion's memory.
     #[serde(default)]
     pub memory: usize,
+    /// When self-refine asks the critic; logs written before it was
+    /// recorded always asked.
+    #[serde(default)]
+    pub critic: CriticPolicy,
     /// Scoring, templates and cache; absent in logs written before they
     /// were recorded.
     #[serde(default)]
@@ -119,6 +125,7 @@ impl RunHeader {
             n: best_of_n.n,
             sample_temperature: best_of_n.temperature,
             memory: DEFAULT_MEMORY,
+            critic: CriticPolicy::Always,
             settings: None,
         }
     }
@@ -147,7 +154,8 @@ impl RunHeader {
     pub fn search(&self, cfg: RefineConfig) -> Result<Search, HeaderError> {
         let cfg = cfg
             .with_temperature(self.temperature)
-            .with_max_tokens(self.max_tokens);
+            .with_max_tokens(self.max_tokens)
+            .with_critic_policy(self.critic);
         let linear = |graph| Search::Linear {
             strategy: self.strategy.clone(),
             graph,
@@ -213,6 +221,7 @@ mod tests {
         let header = RunHeader::from_meta(&old).unwrap();
         assert_eq!(header.settings, None);
         assert_eq!(header.memory, 0);
+        assert_eq!(header.critic, CriticPolicy::Always);
     }
 
     #[test]

@@ -206,6 +206,13 @@ impl<K: Strategy> AgentBuilder<K> {
         self
     }
 
+    /// When self-refine asks the critic (default: every unverified
+    /// attempt; see [`CriticPolicy`](crate::refine::CriticPolicy)).
+    pub fn critic_policy(mut self, policy: crate::refine::CriticPolicy) -> Self {
+        self.cfg.critic_policy = policy;
+        self
+    }
+
     /// Replaces the whole shared configuration.
     pub fn config(mut self, cfg: RefineConfig) -> Self {
         self.cfg = cfg;

@@ -27,6 +27,37 @@ pub struct RefineConfig {
     /// (and cache them apart), so repeated runs sample independently at a
     /// temperature above 0 — `hone bench --samples` for pass@k.
     pub draw: u32,
+    /// When self-refine asks the critic (default: every unverified attempt).
+    pub critic_policy: CriticPolicy,
+}
+
+/// When self-refine asks the critic about an attempt that did not verify.
+///
+/// With code and public tests, a failing test already says what is wrong;
+/// [`CriticPolicy::WhenUnchecked`] sends such an attempt straight to the
+/// refiner with the test evidence and spends the critic call on another
+/// refinement instead. docs/results/critic-policy.md has the measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CriticPolicy {
+    /// Critique every attempt that no check verified (Self-Refine as
+    /// published).
+    #[default]
+    Always,
+    /// Critique only attempts that no check decided (no public tests, no
+    /// requirements); an attempt that failed its checks goes to the refiner
+    /// with the checks' evidence as its only feedback.
+    WhenUnchecked,
+}
+
+impl CriticPolicy {
+    /// The policy's name as the CLI and run headers spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CriticPolicy::Always => "always",
+            CriticPolicy::WhenUnchecked => "when-unchecked",
+        }
+    }
 }
 
 impl RefineConfig {
@@ -52,7 +83,14 @@ impl RefineConfig {
             harness: None,
             verifier: None,
             draw: 0,
+            critic_policy: CriticPolicy::Always,
         }
+    }
+
+    /// Sets when self-refine asks the critic (see [`CriticPolicy`]).
+    pub fn with_critic_policy(mut self, policy: CriticPolicy) -> Self {
+        self.critic_policy = policy;
+        self
     }
 
     /// Makes this run draw `draw` of its task (see [`RefineConfig::draw`]).

@@ -33,7 +33,7 @@ mod config;
 mod parse;
 mod state;
 
-pub use config::RefineConfig;
+pub use config::{CriticPolicy, RefineConfig};
 pub(crate) use config::{ask_model, complete};
 pub use parse::{extract_code, parse_verdict};
 pub use state::{Attempt, RefineState, TaskKind, Verdict};
@@ -72,6 +72,8 @@ pub fn single_shot_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
 /// Builds the self-refine graph: `actor` → `verify` → `critic` → `refiner` →
 /// `verify` …, ending when the answer is verified or `max_rounds` answers
 /// have been produced. `verify` passes text and math answers through.
+/// Under [`CriticPolicy::WhenUnchecked`] an attempt that failed its checks
+/// skips the critic: `verify` → `refiner`.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -92,13 +94,21 @@ pub fn single_shot_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphE
 /// # });
 /// ```
 pub fn self_refine_graph(cfg: RefineConfig) -> Result<Graph<RefineState>, GraphError> {
+    let policy = cfg.critic_policy;
     GraphBuilder::new("self-refine")
         .node("actor", Actor::first(cfg.clone()))
         .edge("actor", "verify")
         .node("verify", Verify::new(cfg.clone()))
-        .router("verify", &["critic"], |s: &RefineState| {
+        .router("verify", &["critic", "refiner"], move |s: &RefineState| {
+            let checked = s.attempts.last().is_some_and(Attempt::checked);
             if verified_by_check(s) {
                 Route::End
+            } else if policy == CriticPolicy::WhenUnchecked && checked {
+                if s.attempts.len() as u32 >= s.max_rounds {
+                    Route::End
+                } else {
+                    Route::to("refiner")
+                }
             } else {
                 Route::to("critic")
             }

@@ -175,3 +175,97 @@ fn round_limit_and_call_budget_return_the_latest_answer() {
         assert!(out.state.best().is_some());
     });
 }
+
+fn text_of(r: &hone_core::ChatRequest) -> String {
+    r.messages.iter().map(|m| m.content.as_str()).collect()
+}
+
+/// Fails an answer while it contains "TODO", with that as its evidence.
+struct NoTodo;
+
+impl crate::verifier::Verifier for NoTodo {
+    fn name(&self) -> &str {
+        "no_todo"
+    }
+    async fn verify(
+        &self,
+        input: crate::verifier::VerifyInput<'_>,
+        _ctx: &NodeContext,
+    ) -> Result<Option<crate::evidence::Evidence>, hone_core::graph::NodeError> {
+        let todos = input.attempt.answer.matches("TODO").count();
+        Ok(Some(crate::evidence::Evidence::decided(
+            self.name(),
+            usize::from(todos == 0),
+            1,
+            format!("{todos} TODO markers left"),
+        )))
+    }
+}
+
+#[test]
+fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
+    rt().block_on(async {
+        let model = Arc::new(
+            ScriptedModel::new()
+                .on_template("refine_critic.j2", |_| "Looks fine.\nVERDICT: CORRECT")
+                .on_template("refine_actor.j2", |_| "TODO one")
+                .on_template("refine_refiner.j2", |r: &hone_core::ChatRequest| {
+                    if text_of(r).contains("TODO one") {
+                        "TODO two".to_string()
+                    } else {
+                        "done".to_string()
+                    }
+                }),
+        );
+        let policy_cfg = |policy| {
+            cfg(model.clone())
+                .with_verifier(NoTodo)
+                .with_critic_policy(policy)
+        };
+        let g = self_refine_graph(policy_cfg(CriticPolicy::WhenUnchecked)).unwrap();
+        let out = g
+            .run(
+                RefineState::new("t", TaskKind::Text, 4),
+                RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        let answers: Vec<&str> = out.state.attempts.iter().map(|a| a.answer.as_str()).collect();
+        assert_eq!(answers, ["TODO one", "TODO two", "done"]);
+        assert!(out.state.verified());
+        assert!(out.state.attempts.iter().all(|a| a.critique.is_none()));
+        let refiner_prompt = model
+            .requests()
+            .iter()
+            .find(|r| r.template.as_deref() == Some("refine_refiner.j2"))
+            .map(text_of)
+            .expect("the refiner was asked");
+        assert!(refiner_prompt.contains("1 TODO markers left"), "{refiner_prompt}");
+        assert!(!refiner_prompt.contains("Review:"), "{refiner_prompt}");
+
+        // The round limit still ends the run.
+        let out = g
+            .run(
+                RefineState::new("t", TaskKind::Text, 2),
+                RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.state.attempts.len(), 2);
+        assert!(!out.state.verified());
+
+        // Always: the critic reads every failed attempt (its acceptance
+        // does not outrank the failed check).
+        let g = self_refine_graph(policy_cfg(CriticPolicy::Always)).unwrap();
+        let out = g
+            .run(
+                RefineState::new("t", TaskKind::Text, 4),
+                RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        let critiqued: Vec<bool> = out.state.attempts.iter().map(|a| a.critique.is_some()).collect();
+        assert_eq!(critiqued, [true, true, false]);
+        assert!(out.state.verified());
+    });
+}

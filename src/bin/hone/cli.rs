@@ -185,6 +185,26 @@ pub enum Rethink {
     Off,
 }
 
+/// When self-refine asks the critic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CriticArg {
+    /// Critique every attempt that did not verify.
+    Always,
+    /// Only attempts no check decided; a failing test goes straight to the
+    /// refiner as its feedback.
+    WhenUnchecked,
+}
+
+impl CriticArg {
+    /// The library's policy.
+    pub fn policy(self) -> hone_agents::refine::CriticPolicy {
+        match self {
+            CriticArg::Always => hone_agents::refine::CriticPolicy::Always,
+            CriticArg::WhenUnchecked => hone_agents::refine::CriticPolicy::WhenUnchecked,
+        }
+    }
+}
+
 /// Range of RethinkMCTS's self-evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SelfEvalScaleArg {
@@ -338,6 +358,9 @@ pub struct StrategyArgs {
     /// Most answers (self-refine) or trials (reflexion).
     #[arg(long, default_value_t = 4)]
     pub max_rounds: u32,
+    /// self-refine: when to ask the critic.
+    #[arg(long, value_enum, default_value_t = CriticArg::Always)]
+    pub critic: CriticArg,
     /// best-of-n: samples to draw.
     #[arg(long, default_value_t = 4)]
     pub n: usize,

@@ -437,6 +437,7 @@ pub fn run_header(args: &StrategyArgs, model: &str) -> RunHeader {
         n: args.n,
         sample_temperature: args.sample_temperature,
         memory: args.memory,
+        critic: args.critic.policy(),
         settings: None,
     }
 }
