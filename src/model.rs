@@ -257,6 +257,9 @@ pub fn load_local(
     threads: Option<usize>,
 ) -> Result<Arc<dyn LanguageModel>, ModelSetupError> {
     use hone_local::{provision, LocalModel, LocalOptions};
+    /// Requests the embedded model decodes together; the KV cache holds
+    /// this many contexts (about 100 MB each for the default model).
+    const LOCAL_SLOTS: usize = 4;
     let file = match path {
         Some(p) => p.to_path_buf(),
         None => {
@@ -269,6 +272,9 @@ pub fn load_local(
     tracing::info!(file = %file.display(), "loading the local model");
     let options = LocalOptions {
         threads: threads.unwrap_or(0),
+        // Concurrent calls (best-of-n's samples, `hone bench --jobs`,
+        // `hone serve`'s clients) decode together in one batch.
+        slots: LOCAL_SLOTS,
         ..LocalOptions::default()
     };
     // Loading maps and checks a file of hundreds of megabytes: keep it off

@@ -1,19 +1,18 @@
 //! [`LocalModel`]: GGUF inference in process through llama.cpp.
 //!
-//! One loaded model is shared by a fixed number of *slots*. Each slot is an
-//! OS thread that owns a llama.cpp context (and so a KV cache); requests wait
-//! for a free slot on an async semaphore, so the tokio runtime is never
-//! blocked. A slot remembers the tokens in its KV cache: with prefix reuse on,
-//! a request is sent to the free slot sharing the longest token prefix with
-//! it, and only the tokens after that prefix are evaluated. Dropping a
-//! request's future (or its stream) cancels it: the slot notices before the
-//! next batch or token and becomes free.
+//! One loaded model has one llama.cpp context, owned by an engine thread
+//! that decodes every request in flight together, one batch per step
+//! (continuous batching; see [`crate::scheduler`]). Requests wait for one of
+//! [`LocalOptions::slots`] places on an async semaphore, so the tokio
+//! runtime is never blocked. With prefix reuse on, a request starts from
+//! the longest token prefix any sequence in the cache holds, and only the
+//! tokens after it are evaluated. Dropping a request's future (or its
+//! stream) cancels it: the engine notices before the next batch and frees
+//! its place.
 
-use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -21,10 +20,7 @@ use hone_core::{
     ChatRequest, ChatResponse, ChatStream, Choice, FinishReason, LanguageModel, Message,
     ModelDescriptor, ModelError, ResponseFormat, StreamEvent, ToolChoice, Usage,
 };
-use llama_cpp_2::context::params::LlamaContextParams;
-use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
-use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
@@ -33,7 +29,8 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::provision::{check_gguf, ProvisionError};
 use crate::template::{ChatTemplate, TemplateError, CHATML_TEMPLATE};
-use crate::text::{parse_tool_calls, StopMatcher, ToolCallFilter, Utf8Decoder};
+use crate::scheduler::engine_main;
+use crate::text::{parse_tool_calls, ToolCallFilter};
 
 /// Default sampling temperature when a request sets none (llama.cpp's).
 const DEFAULT_TEMPERATURE: f32 = 0.8;
@@ -54,19 +51,20 @@ const JSON_GRAMMAR: &str = include_str!("../grammars/json_object.gbnf");
 pub struct LocalOptions {
     /// CPU threads per evaluation; 0 uses every available core. llama.cpp's
     /// threads spin at their barriers, so on a machine busy with other work
-    /// (or with several slots evaluating at once) fewer threads than cores can
-    /// be many times faster.
+    /// fewer threads than cores can be many times faster.
     pub threads: usize,
-    /// Context length in tokens per slot; 0 uses the model's training
-    /// context, capped at 8192.
+    /// Context length in tokens per request (prompt and output); 0 uses
+    /// the model's training context, capped at 8192. The KV cache holds
+    /// `slots` times this many tokens.
     pub context_length: u32,
-    /// Tokens evaluated per batch; longer prompts are fed in chunks.
+    /// Tokens evaluated per batch (generated tokens of every request plus
+    /// chunks of prompts); longer prompts are fed over several steps.
     pub batch_size: u32,
-    /// Keep each slot's KV cache between requests and evaluate only the
-    /// tokens after the longest common prefix.
+    /// Keep the KV cache between requests and evaluate only the tokens
+    /// after the longest prefix already in the cache.
     pub prefix_reuse: bool,
-    /// Number of concurrent sessions (each with its own KV cache); further
-    /// requests queue.
+    /// Requests decoded together, each a sequence of the one context;
+    /// further requests queue.
     pub slots: usize,
 }
 
@@ -124,9 +122,12 @@ pub struct LocalStats {
     pub prompt_seconds: f64,
     /// Seconds spent generating (sampling and evaluating generated tokens).
     pub generation_seconds: f64,
+    /// The most requests one batch has held (1 when requests never
+    /// overlapped).
+    pub peak_batch_requests: u64,
 }
 
-fn backend() -> Result<&'static LlamaBackend, LocalError> {
+pub(crate) fn backend() -> Result<&'static LlamaBackend, LocalError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -138,50 +139,50 @@ fn backend() -> Result<&'static LlamaBackend, LocalError> {
         .map_err(|e| LocalError::Backend(e.clone()))
 }
 
-/// What a slot knows about its KV cache, as seen by the dispatcher.
-struct SlotState {
-    busy: bool,
-    cached: Vec<LlamaToken>,
-}
-
-struct Shared {
-    model: LlamaModel,
+/// What the requesters and the engine thread share.
+pub(crate) struct Shared {
+    pub(crate) model: LlamaModel,
     template: ChatTemplate,
     bos_text: String,
     add_bos: bool,
-    n_ctx: u32,
-    n_batch: u32,
-    threads: i32,
-    prefix_reuse: bool,
-    slots: Mutex<Vec<SlotState>>,
-    stats: Mutex<LocalStats>,
+    /// Tokens per request.
+    pub(crate) n_ctx: u32,
+    pub(crate) n_batch: u32,
+    pub(crate) threads: i32,
+    pub(crate) prefix_reuse: bool,
+    /// Sequences decoded together.
+    pub(crate) sequences: usize,
+    pub(crate) stats: Mutex<LocalStats>,
 }
 
 /// Generation parameters resolved from a request.
-struct GenParams {
-    max_tokens: Option<u32>,
+pub(crate) struct GenParams {
+    pub(crate) max_tokens: Option<u32>,
     temperature: f32,
     top_p: f32,
     seed: u32,
-    stop: Vec<String>,
-    n: u32,
+    pub(crate) stop: Vec<String>,
+    pub(crate) n: u32,
     /// A GBNF grammar the output must match (JSON mode, a required tool
     /// call).
     grammar: Option<String>,
 }
 
-enum WorkerEvent {
+/// What the engine tells a requester.
+pub(crate) enum WorkerEvent {
     Delta { choice: u32, text: String },
     Finished { text: String, finish: FinishReason },
     Done { usage: Usage },
     Error(ModelError),
 }
 
-struct Job {
-    prompt: Vec<LlamaToken>,
-    params: GenParams,
-    events: mpsc::UnboundedSender<WorkerEvent>,
-    _permit: OwnedSemaphorePermit,
+/// A request handed to the engine thread.
+pub(crate) struct Job {
+    pub(crate) prompt: Vec<LlamaToken>,
+    pub(crate) params: GenParams,
+    pub(crate) events: mpsc::UnboundedSender<WorkerEvent>,
+    /// Held until the engine drops the job: the request's place.
+    pub(crate) _permit: OwnedSemaphorePermit,
 }
 
 /// A GGUF model running in process. Cheap to share: wrap it in an `Arc`.
@@ -197,7 +198,7 @@ struct Job {
 /// ```
 pub struct LocalModel {
     shared: Arc<Shared>,
-    senders: Vec<std_mpsc::Sender<Job>>,
+    jobs: std_mpsc::Sender<Job>,
     permits: Arc<Semaphore>,
     descriptor: ModelDescriptor,
 }
@@ -207,7 +208,7 @@ impl std::fmt::Debug for LocalModel {
         f.debug_struct("LocalModel")
             .field("descriptor", &self.descriptor)
             .field("n_ctx", &self.shared.n_ctx)
-            .field("slots", &self.senders.len())
+            .field("slots", &self.shared.sequences)
             .finish_non_exhaustive()
     }
 }
@@ -220,8 +221,9 @@ fn token_text(model: &LlamaModel, token: LlamaToken) -> String {
 }
 
 impl LocalModel {
-    /// Loads a GGUF model and starts its slots. Blocking (reads the file and
-    /// allocates the KV caches): call it from `spawn_blocking` in async code.
+    /// Loads a GGUF model and starts its engine thread. Blocking (reads the
+    /// file and allocates the KV cache): call it from `spawn_blocking` in
+    /// async code.
     pub fn load(path: &Path, opts: LocalOptions) -> Result<LocalModel, LocalError> {
         check_gguf(path)?;
         if opts.slots == 0 {
@@ -260,7 +262,11 @@ impl LocalModel {
         };
         let threads = i32::try_from(threads)
             .map_err(|_| LocalError::Options(format!("{threads} threads")))?;
-        let n_batch = opts.batch_size.min(n_ctx);
+        // Every generating request puts one token in each batch.
+        let n_batch = opts
+            .batch_size
+            .min(n_ctx)
+            .max(u32::try_from(opts.slots).unwrap_or(u32::MAX));
 
         let shared = Arc::new(Shared {
             model,
@@ -271,33 +277,21 @@ impl LocalModel {
             n_batch,
             threads,
             prefix_reuse: opts.prefix_reuse,
-            slots: Mutex::new(
-                (0..opts.slots)
-                    .map(|_| SlotState {
-                        busy: false,
-                        cached: Vec::new(),
-                    })
-                    .collect(),
-            ),
+            sequences: opts.slots,
             stats: Mutex::new(LocalStats::default()),
         });
 
-        // Contexts are created one after another: llama.cpp's context
-        // constructor is not safe to run concurrently on one model.
-        let mut senders = Vec::with_capacity(opts.slots);
-        for index in 0..opts.slots {
-            let (tx, rx) = std_mpsc::channel::<Job>();
-            let (ready_tx, ready_rx) = std_mpsc::channel::<Result<(), String>>();
-            let worker_shared = Arc::clone(&shared);
-            std::thread::Builder::new()
-                .name(format!("hone-local-slot-{index}"))
-                .spawn(move || slot_main(worker_shared, index, rx, ready_tx))
-                .map_err(|e| load_err(format!("cannot start a slot thread: {e}")))?;
-            match ready_rx.recv() {
-                Ok(Ok(())) => senders.push(tx),
-                Ok(Err(e)) => return Err(load_err(e)),
-                Err(_) => return Err(load_err("a slot thread died while starting".into())),
-            }
+        let (jobs, rx) = std_mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = std_mpsc::channel::<Result<(), String>>();
+        let engine_shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("hone-local-engine".into())
+            .spawn(move || engine_main(engine_shared, rx, ready_tx))
+            .map_err(|e| load_err(format!("cannot start the engine thread: {e}")))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(load_err(e)),
+            Err(_) => return Err(load_err("the engine thread died while starting".into())),
         }
 
         let stem = path
@@ -306,7 +300,7 @@ impl LocalModel {
             .unwrap_or_else(|| "local".to_string());
         Ok(LocalModel {
             permits: Arc::new(Semaphore::new(opts.slots)),
-            senders,
+            jobs,
             descriptor: ModelDescriptor {
                 backend: "local".into(),
                 model: stem,
@@ -316,14 +310,14 @@ impl LocalModel {
         })
     }
 
-    /// The context length of each slot, in tokens.
+    /// The context length of each request, in tokens.
     pub fn context_length(&self) -> usize {
         self.shared.n_ctx as usize
     }
 
-    /// Slots free right now (neither generating nor reserved by a request);
-    /// equal to the number of slots when the model is idle. For checking
-    /// that cancelled and failed requests give their slot back.
+    /// Places free right now (of [`LocalOptions::slots`]); equal to the
+    /// number of slots when the model is idle. For checking that cancelled
+    /// and failed requests give their place back.
     pub fn idle_slots(&self) -> usize {
         self.permits.available_permits()
     }
@@ -375,22 +369,6 @@ impl LocalModel {
             .acquire_owned()
             .await
             .map_err(|_| ModelError::Backend("the local model is shut down".into()))?;
-        let index = {
-            let mut slots = self
-                .shared
-                .slots
-                .lock()
-                .map_err(|_| ModelError::Backend("slot table poisoned".into()))?;
-            let index = slots
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !s.busy)
-                .max_by_key(|(i, s)| (common_prefix(&s.cached, &prompt), std::cmp::Reverse(*i)))
-                .map(|(i, _)| i)
-                .ok_or_else(|| ModelError::Backend("no free slot despite a permit".into()))?;
-            slots[index].busy = true;
-            index
-        };
         let (tx, rx) = mpsc::unbounded_channel();
         let job = Job {
             prompt,
@@ -398,8 +376,8 @@ impl LocalModel {
             events: tx,
             _permit: permit,
         };
-        if self.senders[index].send(job).is_err() {
-            return Err(ModelError::Backend(format!("slot {index} has stopped")));
+        if self.jobs.send(job).is_err() {
+            return Err(ModelError::Backend("the local engine has stopped".into()));
         }
         Ok(rx)
     }
@@ -539,138 +517,8 @@ fn prepare_prompt(shared: &Shared, request: &ChatRequest) -> Result<Vec<LlamaTok
     Ok(tokens)
 }
 
-fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-/// A slot's thread: owns one context and serves jobs until the model is
-/// dropped.
-fn slot_main(
-    shared: Arc<Shared>,
-    index: usize,
-    jobs: std_mpsc::Receiver<Job>,
-    ready: std_mpsc::Sender<Result<(), String>>,
-) {
-    let Some(n_ctx) = NonZeroU32::new(shared.n_ctx) else {
-        let _ = ready.send(Err("context length 0".into()));
-        return;
-    };
-    let params = LlamaContextParams::default()
-        .with_n_ctx(Some(n_ctx))
-        .with_n_batch(shared.n_batch)
-        .with_n_ubatch(shared.n_batch)
-        .with_n_threads(shared.threads)
-        .with_n_threads_batch(shared.threads);
-    let backend = match backend() {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
-            return;
-        }
-    };
-    let mut ctx = match shared.model.new_context(backend, params) {
-        Ok(ctx) => ctx,
-        Err(e) => {
-            let _ = ready.send(Err(format!("cannot create a context: {e}")));
-            return;
-        }
-    };
-    if ready.send(Ok(())).is_err() {
-        return;
-    }
-    let mut batch = LlamaBatch::new(shared.n_batch as usize, 1);
-    let mut cached: Vec<LlamaToken> = Vec::new();
-    while let Ok(job) = jobs.recv() {
-        let events = job.events.clone();
-        let mut stats = LocalStats {
-            requests: 1,
-            prompt_tokens: job.prompt.len() as u64,
-            ..Default::default()
-        };
-        let result = run_job(&shared, &mut ctx, &mut batch, &mut cached, &job, &mut stats);
-        let final_event = match result {
-            Ok(usage) => Some(WorkerEvent::Done { usage }),
-            Err(Some(e)) => {
-                tracing::warn!(slot = index, error = %e, "local generation failed");
-                // The cache state is unknown after a failed decode.
-                ctx.clear_kv_cache();
-                cached.clear();
-                Some(WorkerEvent::Error(e))
-            }
-            // Cancelled: the cache holds exactly `cached`.
-            Err(None) => {
-                tracing::debug!(slot = index, "local request cancelled");
-                None
-            }
-        };
-        // Counters and the slot table are up to date before the requester
-        // hears the answer.
-        if let Ok(mut total) = shared.stats.lock() {
-            total.requests += stats.requests;
-            total.prompt_tokens += stats.prompt_tokens;
-            total.prompt_tokens_evaluated += stats.prompt_tokens_evaluated;
-            total.prompt_tokens_reused += stats.prompt_tokens_reused;
-            total.generated_tokens += stats.generated_tokens;
-            total.prompt_seconds += stats.prompt_seconds;
-            total.generation_seconds += stats.generation_seconds;
-        }
-        if let Ok(mut slots) = shared.slots.lock() {
-            if let Some(slot) = slots.get_mut(index) {
-                slot.busy = false;
-                slot.cached.clone_from(&cached);
-            }
-        }
-        if let Some(event) = final_event {
-            let _ = events.send(event);
-        }
-        // Dropping the job releases its permit only now that the slot is
-        // marked free.
-        drop(job);
-    }
-}
-
-/// `Err(None)` means the requester went away.
-type JobResult<T> = Result<T, Option<ModelError>>;
-
-fn backend_err(what: &str) -> impl FnOnce(String) -> Option<ModelError> + '_ {
-    move |e| Some(ModelError::Backend(format!("{what}: {e}")))
-}
-
-/// Evaluates `tokens` at the end of the cache in batches; logits are kept for
-/// the last token. Returns the batch index of those logits.
-fn feed(
-    ctx: &mut LlamaContext<'_>,
-    batch: &mut LlamaBatch<'_>,
-    cached: &mut Vec<LlamaToken>,
-    tokens: &[LlamaToken],
-    n_batch: usize,
-    events: &mpsc::UnboundedSender<WorkerEvent>,
-) -> JobResult<i32> {
-    let mut last_index = 0;
-    let chunks = tokens.chunks(n_batch.max(1));
-    let n_chunks = chunks.len();
-    for (c, chunk) in chunks.enumerate() {
-        if events.is_closed() {
-            return Err(None);
-        }
-        batch.clear();
-        for (i, &token) in chunk.iter().enumerate() {
-            let pos = i32::try_from(cached.len() + i)
-                .map_err(|e| backend_err("position")(e.to_string()))?;
-            let logits = c + 1 == n_chunks && i + 1 == chunk.len();
-            batch
-                .add(token, pos, &[0], logits)
-                .map_err(|e| backend_err("batch")(e.to_string()))?;
-        }
-        ctx.decode(batch)
-            .map_err(|e| backend_err("decode")(e.to_string()))?;
-        cached.extend_from_slice(chunk);
-        last_index = batch.n_tokens() - 1;
-    }
-    Ok(last_index)
-}
-
-fn sampler(
+/// The sampler chain of one choice of a request.
+pub(crate) fn sampler(
     model: &LlamaModel,
     params: &GenParams,
     choice: u32,
@@ -694,138 +542,6 @@ fn sampler(
         ]);
     }
     Ok(LlamaSampler::chain_simple(chain))
-}
-
-fn run_job(
-    shared: &Shared,
-    ctx: &mut LlamaContext<'_>,
-    batch: &mut LlamaBatch<'_>,
-    cached: &mut Vec<LlamaToken>,
-    job: &Job,
-    stats: &mut LocalStats,
-) -> JobResult<Usage> {
-    let prompt = &job.prompt;
-    let n_ctx = shared.n_ctx as usize;
-    if prompt.len() >= n_ctx {
-        return Err(Some(ModelError::ContextOverflow {
-            prompt_tokens: prompt.len(),
-            context_length: n_ctx,
-        }));
-    }
-    // Reuse the cached prefix, but always evaluate at least the last prompt
-    // token: its logits start generation.
-    let mut keep = if shared.prefix_reuse {
-        common_prefix(cached, prompt).min(prompt.len() - 1)
-    } else {
-        0
-    };
-    if keep < cached.len() {
-        let removed = u32::try_from(keep)
-            .ok()
-            .and_then(|p| ctx.clear_kv_cache_seq(Some(0), Some(p), None).ok())
-            .unwrap_or(false);
-        if !removed {
-            ctx.clear_kv_cache();
-            keep = 0;
-        }
-        cached.truncate(keep);
-    }
-    let started = Instant::now();
-    let mut logits_index = feed(
-        ctx,
-        batch,
-        cached,
-        &prompt[keep..],
-        shared.n_batch as usize,
-        &job.events,
-    )?;
-    // Make sure the evaluation has finished before it is timed.
-    ctx.synchronize();
-    stats.prompt_tokens_evaluated = (prompt.len() - keep) as u64;
-    stats.prompt_tokens_reused = keep as u64;
-    stats.prompt_seconds = started.elapsed().as_secs_f64();
-
-    let vocab = shared.model.vocab();
-    let mut usage = Usage {
-        input_tokens: prompt.len() as u64,
-        output_tokens: 0,
-    };
-    for choice in 0..job.params.n {
-        if choice > 0 {
-            // Rewind to the end of the prompt for the next alternative.
-            let last = prompt.len() - 1;
-            let ok = u32::try_from(last)
-                .ok()
-                .and_then(|p| ctx.clear_kv_cache_seq(Some(0), Some(p), None).ok())
-                .unwrap_or(false);
-            if !ok {
-                ctx.clear_kv_cache();
-                cached.clear();
-                logits_index = feed(
-                    ctx,
-                    batch,
-                    cached,
-                    prompt,
-                    shared.n_batch as usize,
-                    &job.events,
-                )?;
-            } else {
-                cached.truncate(last);
-                logits_index = feed(
-                    ctx,
-                    batch,
-                    cached,
-                    &prompt[last..],
-                    shared.n_batch as usize,
-                    &job.events,
-                )?;
-            }
-        }
-        let started = Instant::now();
-        let mut sampler = sampler(&shared.model, &job.params, choice).map_err(Some)?;
-        let mut decoder = Utf8Decoder::default();
-        let mut stops = StopMatcher::new(job.params.stop.clone());
-        let mut generated: u32 = 0;
-        let finish = loop {
-            if job.params.max_tokens.is_some_and(|m| generated >= m) || cached.len() >= n_ctx {
-                break FinishReason::Length;
-            }
-            if job.events.is_closed() {
-                return Err(None);
-            }
-            let token = sampler.sample(ctx, logits_index);
-            if vocab.is_eog(token) {
-                break FinishReason::Stop;
-            }
-            generated += 1;
-            let piece = decoder.push(&vocab.token_to_piece(token, false, None));
-            let (text, stopped) = stops.push(&piece);
-            if !text.is_empty() {
-                let _ = job.events.send(WorkerEvent::Delta { choice, text });
-            }
-            // Evaluate the token even after a stop sequence, so the cache
-            // matches the text a follow-up request will send back.
-            logits_index = feed(ctx, batch, cached, &[token], 1, &job.events)?;
-            if stopped {
-                break FinishReason::Stop;
-            }
-        };
-        // Flush an incomplete character and text held back for a stop
-        // sequence that never came (both empty after a stop sequence).
-        let (rest, _) = stops.push(&decoder.finish());
-        let tail = format!("{rest}{}", stops.finish());
-        if !tail.is_empty() {
-            let _ = job.events.send(WorkerEvent::Delta { choice, text: tail });
-        }
-        stats.generated_tokens += u64::from(generated);
-        stats.generation_seconds += started.elapsed().as_secs_f64();
-        usage.output_tokens += u64::from(generated);
-        let _ = job.events.send(WorkerEvent::Finished {
-            text: stops.text().to_string(),
-            finish,
-        });
-    }
-    Ok(usage)
 }
 
 /// Folds worker events into stream events and the final response.
@@ -920,7 +636,7 @@ impl LanguageModel for LocalModel {
             }
         }
         Err(ModelError::Backend(
-            "the local slot stopped without an answer".into(),
+            "the local engine stopped without an answer".into(),
         ))
     }
 
@@ -959,7 +675,7 @@ impl LanguageModel for LocalModel {
                         }
                         Some(WorkerEvent::Error(e)) => Err(e),
                         None => Err(ModelError::Backend(
-                            "the local slot stopped without an answer".into(),
+                            "the local engine stopped without an answer".into(),
                         )),
                     };
                     let done = item.is_err();

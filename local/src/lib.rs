@@ -6,8 +6,9 @@
 //! - [`LocalModel`] (feature `llama`, on by default): a
 //!   [`hone_core::LanguageModel`] that runs GGUF models in process through
 //!   llama.cpp, renders the model's own chat template with minijinja, reuses
-//!   the KV cache of the longest common prompt prefix, and shares one loaded
-//!   model between concurrent requests through a fixed number of slots.
+//!   the KV cache of the longest common prompt prefix, and decodes
+//!   concurrent requests together in one batch per step (continuous
+//!   batching, [`scheduler`]).
 //! - [`provision`]: downloads the pinned models (Qwen2.5-Coder-0.5B-Instruct
 //!   by default, SmolLM2-135M-Instruct for tests) into a cache directory,
 //!   checking size, GGUF magic and sha256.
@@ -18,6 +19,8 @@
 
 #[cfg(feature = "llama")]
 mod engine;
+#[cfg(feature = "llama")]
+pub mod scheduler;
 pub mod provision;
 pub mod serve;
 pub mod template;

@@ -77,6 +77,85 @@ async fn greedy_answers_are_deterministic_and_counted() {
     assert!(a.usage.output_tokens > 0 && a.usage.output_tokens <= 24);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_greedy_requests_share_batches_and_answer_as_they_do_alone() {
+    let m = Arc::new(load(LocalOptions {
+        threads: 1,
+        context_length: 1024,
+        slots: 4,
+        ..Default::default()
+    }));
+    let prompts = [
+        "What is the capital of France?",
+        "Name three colours.",
+        "What is two plus two?",
+        "Write a short poem about the sea.",
+    ];
+    let req = |q: &str| ask(q).with_temperature(0.0).with_max_tokens(32);
+    let mut alone = Vec::new();
+    for q in prompts {
+        alone.push(m.chat(&req(q)).await.unwrap().first_text().to_string());
+    }
+    assert_eq!(m.stats().peak_batch_requests, 1);
+    // A fresh model, so that no prompt is already in the cache.
+    let m = Arc::new(load(LocalOptions {
+        threads: 1,
+        context_length: 1024,
+        slots: 4,
+        ..Default::default()
+    }));
+    let together = futures::future::join_all(prompts.map(|q| {
+        let m = m.clone();
+        async move { m.chat(&req(q)).await.unwrap().first_text().to_string() }
+    }))
+    .await;
+    assert!(alone.iter().all(|a| !a.trim().is_empty()), "{alone:?}");
+    assert_eq!(together, alone);
+    assert!(
+        m.stats().peak_batch_requests > 1,
+        "the requests never shared a batch: {:?}",
+        m.stats()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn samples_of_one_prompt_evaluate_it_once_and_decode_together() {
+    let m = Arc::new(load(LocalOptions {
+        threads: 1,
+        context_length: 1024,
+        slots: 4,
+        // Small batches: the prompt takes several steps, so the later
+        // samples arrive while the first is still reading it.
+        batch_size: 16,
+        ..Default::default()
+    }));
+    let question = "Here is a list of fruits: apple, banana, cherry, damson, elderberry, fig, \
+                    grape, honeydew, kiwi, lemon, mango, nectarine, orange, papaya, quince. \
+                    Which of them is your favourite, and why?";
+    let prompt_tokens = m.count_prompt_tokens(&ask(question)).unwrap() as u64;
+    let answers = futures::future::join_all((1..=4u64).map(|seed| {
+        let m = m.clone();
+        async move {
+            let mut req = ask(question).with_temperature(0.8).with_max_tokens(16);
+            req.sampling.seed = Some(seed);
+            m.chat(&req).await.unwrap().first_text().to_string()
+        }
+    }))
+    .await;
+    let stats = m.stats();
+    assert_eq!(stats.requests, 4);
+    assert_eq!(stats.prompt_tokens, 4 * prompt_tokens);
+    // The first sample reads the prompt; the others copy it and evaluate
+    // its last token only.
+    assert_eq!(
+        stats.prompt_tokens_evaluated,
+        prompt_tokens + 3,
+        "{stats:?}"
+    );
+    assert!(stats.peak_batch_requests > 1, "{stats:?}");
+    assert!(answers.iter().all(|a| !a.is_empty()), "{answers:?}");
+}
+
 #[tokio::test]
 async fn a_seed_makes_sampling_reproducible() {
     let m = shared();
