@@ -1,11 +1,23 @@
 //! Local model benchmark (default model, Qwen2.5-Coder-0.5B-Instruct Q4_K_M):
-//! prompt and generation throughput, and a 3-iteration refine conversation
-//! on HumanEval/0 with and without prefix reuse.
+//!
+//! - single-stream prompt and generation throughput;
+//! - aggregate generation speed with 8 requests decoding together (256
+//!   prompt and 128 generated tokens each), against 1;
+//! - best-of-8 on one HumanEval problem (8 seeded samples of the real actor
+//!   prompt), decoded together vs one after another;
+//! - prefix reuse: a 3-iteration chat conversation on HumanEval/0, and the
+//!   exact four requests a real `self-refine` run sent
+//!   (`data/self_refine_real.json`);
+//! - side by side, in the same run: llama.cpp's own `llama-bench` and
+//!   `llama-batched-bench` on the same model file and threads, built by
+//!   `scripts/llamacpp-tools.sh` from the pinned llama-cpp-python source
+//!   distribution (skipped, with a note, when that build fails).
 //!
 //! `cargo bench -p hone-local --bench local_model`. Threads: `HONE_BENCH_THREADS`
 //! (default 2). Progress goes to stderr; the last stdout line is
-//! `RESULT prompt_tok_s=… gen_tok_s=… refine_prompt_tokens_evaluated_with_reuse=…
-//! without_reuse=… refine_wall_s_with_reuse=… without_reuse=…`.
+//! `RESULT prompt_tok_s=… gen_tok_s=… … llamacpp_prompt_tok_s=… llamacpp_gen_tok_s=…
+//! batch8_gen_tok_s=… llamacpp_batch8_gen_tok_s=… refine_real_prompt_tokens_with_reuse=…
+//! without_reuse=… best_of_8_wall_s=… best_of_8_wall_s_sequential=…`.
 
 use std::time::Instant;
 
@@ -30,6 +42,8 @@ const GEN_TOKENS: u32 = 128;
 const REPS: usize = 3;
 const REFINE_ITERATIONS: usize = 3;
 const REFINE_MAX_TOKENS: u32 = 160;
+const PARALLEL_PROMPT_TOKENS: usize = 256;
+const PARALLEL_GEN_TOKENS: u32 = 128;
 
 fn options(threads: usize, prefix_reuse: bool) -> LocalOptions {
     LocalOptions {
@@ -41,6 +55,17 @@ fn options(threads: usize, prefix_reuse: bool) -> LocalOptions {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct Recorded {
+    requests: Vec<RecordedRequest>,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordedRequest {
+    messages: Vec<Message>,
+    max_tokens: u32,
+}
+
 fn delta(after: LocalStats, before: LocalStats) -> LocalStats {
     LocalStats {
         requests: after.requests - before.requests,
@@ -50,7 +75,129 @@ fn delta(after: LocalStats, before: LocalStats) -> LocalStats {
         generated_tokens: after.generated_tokens - before.generated_tokens,
         prompt_seconds: after.prompt_seconds - before.prompt_seconds,
         generation_seconds: after.generation_seconds - before.generation_seconds,
+        peak_batch_requests: after.peak_batch_requests,
+        decode_only_tokens: after.decode_only_tokens - before.decode_only_tokens,
+        decode_only_seconds: after.decode_only_seconds - before.decode_only_seconds,
     }
+}
+
+/// Aggregate generation speed of `n` requests decoding together: distinct
+/// prompts of about `PARALLEL_PROMPT_TOKENS` tokens, `PARALLEL_GEN_TOKENS`
+/// generated each (greedy), counted over the steps without prompt tokens.
+async fn parallel_generation(
+    path: &std::path::Path,
+    threads: usize,
+    n: usize,
+    data: &Data,
+) -> Result<f64, BoxError> {
+    let model = std::sync::Arc::new(LocalModel::load(
+        path,
+        LocalOptions {
+            slots: n,
+            ..options(threads, false)
+        },
+    )?);
+    let requests: Vec<ChatRequest> = (0..n)
+        .map(|i| {
+            // A different first line per request: no shared prefix.
+            let mut text = format!("Request {i}. {}", data.generate);
+            let mut req = ChatRequest::new(vec![Message::user(text.as_str())]);
+            while model.count_prompt_tokens(&req)? < PARALLEL_PROMPT_TOKENS {
+                text.push(' ');
+                text.push_str(&data.problem);
+                req = ChatRequest::new(vec![Message::user(text.as_str())]);
+            }
+            Ok(req
+                .with_temperature(0.0)
+                .with_max_tokens(PARALLEL_GEN_TOKENS))
+        })
+        .collect::<Result<_, hone_core::ModelError>>()?;
+    let before = model.stats();
+    let answers = futures::future::join_all(requests.iter().map(|r| {
+        let model = model.clone();
+        async move { model.chat(r).await }
+    }))
+    .await;
+    for a in answers {
+        a?;
+    }
+    let d = delta(model.stats(), before);
+    let tok_s = d.decode_only_tokens as f64 / d.decode_only_seconds;
+    eprintln!(
+        "{n} request(s) together: {} generated, {} in generation-only steps over {:.2} s: {tok_s:.1} tok/s (peak batch {})",
+        d.generated_tokens, d.decode_only_tokens, d.decode_only_seconds, d.peak_batch_requests
+    );
+    Ok(tok_s)
+}
+
+/// Best-of-8 on the real actor prompt: 8 seeded samples sent at once, to a
+/// model decoding `slots` of them together. Returns the wall time.
+async fn best_of_8(
+    path: &std::path::Path,
+    threads: usize,
+    slots: usize,
+    actor: &RecordedRequest,
+) -> Result<f64, BoxError> {
+    let model = std::sync::Arc::new(LocalModel::load(
+        path,
+        LocalOptions {
+            slots,
+            ..options(threads, true)
+        },
+    )?);
+    let started = Instant::now();
+    let answers = futures::future::join_all((1..=8u64).map(|seed| {
+        let model = model.clone();
+        let mut req = ChatRequest::new(actor.messages.clone())
+            .with_temperature(0.8)
+            .with_max_tokens(actor.max_tokens)
+            .with_sample_index(seed as u32);
+        req.sampling.seed = Some(seed);
+        async move { model.chat(&req).await }
+    }))
+    .await;
+    let wall = started.elapsed().as_secs_f64();
+    let mut generated = 0;
+    for a in answers {
+        generated += a?.usage.output_tokens;
+    }
+    let s = model.stats();
+    eprintln!(
+        "best-of-8, {slots} decoding together: {wall:.1} s, {generated} tokens generated, {} prompt tokens evaluated",
+        s.prompt_tokens_evaluated
+    );
+    Ok(wall)
+}
+
+/// Replays the recorded self-refine requests one after another; returns the
+/// prompt tokens evaluated.
+async fn refine_real(
+    path: &std::path::Path,
+    threads: usize,
+    reuse: bool,
+    recorded: &Recorded,
+) -> Result<u64, BoxError> {
+    let model = LocalModel::load(
+        path,
+        LocalOptions {
+            slots: 4,
+            ..options(threads, reuse)
+        },
+    )?;
+    for r in &recorded.requests {
+        let req = ChatRequest::new(r.messages.clone())
+            .with_temperature(0.0)
+            .with_max_tokens(r.max_tokens);
+        model.chat(&req).await?;
+    }
+    let s = model.stats();
+    eprintln!(
+        "real self-refine requests, prefix reuse {}: {} prompt tokens, {} evaluated",
+        if reuse { "on" } else { "off" },
+        s.prompt_tokens,
+        s.prompt_tokens_evaluated
+    );
+    Ok(s.prompt_tokens_evaluated)
 }
 
 /// Runs the refine conversation; returns (prompt tokens evaluated, wall seconds).
@@ -161,13 +308,40 @@ async fn run() -> Result<String, BoxError> {
     );
     let model = LocalModel::load(&path, options(threads, false))?;
     let (without_tokens, without_wall) = refine(&model, &data).await?;
+    drop(model);
+
+    let recorded: Recorded = serde_json::from_str(include_str!("data/self_refine_real.json"))?;
+    let real_with = refine_real(&path, threads, true, &recorded).await?;
+    let real_without = refine_real(&path, threads, false, &recorded).await?;
+
+    let batch1 = parallel_generation(&path, threads, 1, &data).await?;
+    let batch8 = parallel_generation(&path, threads, 8, &data).await?;
+    eprintln!(
+        "aggregate generation, 8 together / 1: {:.2}x",
+        batch8 / batch1
+    );
+
+    let actor = recorded.requests.first().ok_or("no recorded request")?;
+    let bo8 = best_of_8(&path, threads, 8, actor).await?;
+    let bo8_sequential = best_of_8(&path, threads, 1, actor).await?;
+    eprintln!("best-of-8 speedup: {:.2}x", bo8_sequential / bo8);
+
+    let anchors = llamacpp::anchors(&path, threads);
 
     Ok(format!(
         "RESULT prompt_tok_s={prompt_tok_s:.1} gen_tok_s={gen_tok_s:.1} \
          refine_prompt_tokens_evaluated_with_reuse={with_tokens} without_reuse={without_tokens} \
-         refine_wall_s_with_reuse={with_wall:.1} without_reuse={without_wall:.1}"
+         refine_wall_s_with_reuse={with_wall:.1} without_reuse={without_wall:.1} \
+         llamacpp_prompt_tok_s={:.1} llamacpp_gen_tok_s={:.1} \
+         batch1_gen_tok_s={batch1:.1} batch8_gen_tok_s={batch8:.1} llamacpp_batch8_gen_tok_s={:.1} \
+         refine_real_prompt_tokens_with_reuse={real_with} without_reuse={real_without} \
+         best_of_8_wall_s={bo8:.1} best_of_8_wall_s_sequential={bo8_sequential:.1}",
+        anchors.prompt_tok_s, anchors.gen_tok_s, anchors.batch8_gen_tok_s
     ))
 }
+
+#[path = "support/llamacpp.rs"]
+mod llamacpp;
 
 fn main() -> std::process::ExitCode {
     // `cargo bench` passes `--bench`; under `cargo test --all-targets` the

@@ -28,8 +28,8 @@ use llama_cpp_2::token::LlamaToken;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::provision::{check_gguf, ProvisionError};
-use crate::template::{ChatTemplate, TemplateError, CHATML_TEMPLATE};
 use crate::scheduler::engine_main;
+use crate::template::{ChatTemplate, TemplateError, CHATML_TEMPLATE};
 use crate::text::{parse_tool_calls, ToolCallFilter};
 
 /// Default sampling temperature when a request sets none (llama.cpp's).
@@ -125,6 +125,13 @@ pub struct LocalStats {
     /// The most requests one batch has held (1 when requests never
     /// overlapped).
     pub peak_batch_requests: u64,
+    /// Tokens sampled in steps that held generating requests only (no
+    /// prompt tokens): with [`LocalStats::decode_only_seconds`], the
+    /// aggregate generation speed at the batch the load made
+    /// (llama-batched-bench's `S_TG`).
+    pub decode_only_tokens: u64,
+    /// Wall time of those steps (evaluation and sampling).
+    pub decode_only_seconds: f64,
 }
 
 pub(crate) fn backend() -> Result<&'static LlamaBackend, LocalError> {

@@ -19,9 +19,9 @@
 
 #[cfg(feature = "llama")]
 mod engine;
+pub mod provision;
 #[cfg(feature = "llama")]
 pub mod scheduler;
-pub mod provision;
 pub mod serve;
 pub mod template;
 pub mod text;

@@ -223,7 +223,11 @@ impl Engine<'_> {
                 .map(|(i, s)| (common_prefix(&s.cached, prompt).min(limit), i))
                 .max();
             if let Some((len, src)) = donor.filter(|(len, _)| *len > keep) {
-                keep = if self.share_prefix(src, dest, len) { len } else { 0 };
+                keep = if self.share_prefix(src, dest, len) {
+                    len
+                } else {
+                    0
+                };
             }
         }
         self.truncate(dest, keep);
@@ -406,6 +410,12 @@ impl Engine<'_> {
         if let Ok(mut total) = self.shared.stats.lock() {
             total.peak_batch_requests = total.peak_batch_requests.max(entries.len() as u64);
         }
+        let decode_only = entries.iter().all(|e| {
+            self.seqs[e.seq]
+                .active
+                .as_ref()
+                .is_some_and(|a| a.generation.is_some())
+        });
         let now = Instant::now();
         for e in &entries {
             if let Some(a) = self.seqs[e.seq].active.as_mut() {
@@ -423,15 +433,19 @@ impl Engine<'_> {
                 if let Ok(p) = u32::try_from(keep) {
                     let _ = self.ctx.clear_kv_cache_seq(Some(id), Some(p), None);
                 }
-                self.end(
-                    entry.seq,
-                    Some(ModelError::Backend(format!("decode: {e}"))),
-                );
+                self.end(entry.seq, Some(ModelError::Backend(format!("decode: {e}"))));
             }
             return;
         }
+        let sampled = entries.len() as u64;
         for entry in entries {
             self.advance(entry);
+        }
+        if decode_only {
+            if let Ok(mut total) = self.shared.stats.lock() {
+                total.decode_only_tokens += sampled;
+                total.decode_only_seconds += now.elapsed().as_secs_f64();
+            }
         }
     }
 
@@ -442,10 +456,9 @@ impl Engine<'_> {
             let Some((leader, len)) = self.seqs[i].active.as_ref().and_then(|a| a.follow) else {
                 continue;
             };
-            let prompt_prefix = self.seqs[i]
-                .active
-                .as_ref()
-                .map_or(0, |a| common_prefix(&self.seqs[leader].cached, &a.job.prompt));
+            let prompt_prefix = self.seqs[i].active.as_ref().map_or(0, |a| {
+                common_prefix(&self.seqs[leader].cached, &a.job.prompt)
+            });
             let leader_reading = self.seqs[leader]
                 .active
                 .as_ref()

@@ -436,6 +436,56 @@ async fn json_mode_constrains_the_output_to_an_object() {
     }
 }
 
+#[tokio::test]
+async fn a_json_schema_holds_the_output_to_it() {
+    // The form RethinkMCTS's expansion asks for (hone-agents'
+    // `thoughts_schema(2)`, with shorter thoughts: the 135M test model
+    // spends a token per character when it loops).
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"thoughts": {"type": "array", "minItems": 1, "maxItems": 2, "items": {
+            "type": "object",
+            "properties": {
+                "thought": {"type": "string", "minLength": 1, "maxLength": 120},
+                "reasonableness": {"type": "number", "minimum": 0, "maximum": 1}
+            },
+            "required": ["thought", "reasonableness"],
+            "additionalProperties": false
+        }}},
+        "required": ["thoughts"],
+        "additionalProperties": false
+    });
+    let m = shared();
+    for question in ["How do I reverse a list in Python?", "Tell me a joke."] {
+        // Two thoughts of at most 120 characters fit in 400 tokens.
+        let mut req = ask(question).with_temperature(0.0).with_max_tokens(400);
+        req.response_format = hone_core::ResponseFormat::JsonSchema {
+            name: "thoughts".into(),
+            schema: schema.clone(),
+        };
+        let r = m.chat(&req).await.unwrap();
+        let text = r.first_text();
+        assert_eq!(
+            r.choices[0].finish_reason,
+            FinishReason::Stop,
+            "{} chars, {} tokens: {text}",
+            text.len(),
+            r.usage.output_tokens
+        );
+        let v: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+        let thoughts = v["thoughts"].as_array().expect("a thoughts array");
+        assert!((1..=2).contains(&thoughts.len()), "{text}");
+        for t in thoughts {
+            assert!(
+                !t["thought"].as_str().expect("a thought").is_empty(),
+                "{text}"
+            );
+            assert!(t["reasonableness"].is_number(), "{text}");
+            assert_eq!(t.as_object().map(|o| o.len()), Some(2), "{text}");
+        }
+    }
+}
+
 fn weather_tool() -> hone_core::ToolSpec {
     hone_core::ToolSpec {
         name: "get_weather".into(),

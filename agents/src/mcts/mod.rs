@@ -71,7 +71,7 @@ mod rollout;
 mod settings;
 mod tree;
 
-pub use parse::{parse_self_eval, parse_thoughts};
+pub use parse::{parse_self_eval, parse_thoughts, thoughts_schema};
 pub use settings::{MctsSettings, RethinkMode, SelfEvalScale};
 pub use tree::{var_p_uct, Candidate, ChanceNode, DecisionNode, MctsState};
 

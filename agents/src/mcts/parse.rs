@@ -44,6 +44,42 @@ pub fn parse_thoughts(reply: &str, width: usize) -> (Vec<(String, f64)>, bool) {
     (lines, true)
 }
 
+/// The JSON schema of an expansion reply with `width` thoughts: the form
+/// `mcts_expand.j2` asks for, sent as the request's response format so the
+/// embedded model's grammar cannot produce anything else. Thoughts are
+/// capped at 400 characters so that a model caught in a loop must still
+/// close the object. llama.cpp's converter keeps the properties in the
+/// order they are serialised, which is alphabetical here: the score comes
+/// before the thought, and the template's example shows that order.
+///
+/// ```
+/// let schema = hone_agents::mcts::thoughts_schema(3);
+/// assert_eq!(schema["properties"]["thoughts"]["maxItems"], 3);
+/// ```
+pub fn thoughts_schema(width: usize) -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "properties": {
+            "thoughts": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": width.max(1),
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "thought": {"type": "string", "minLength": 1, "maxLength": 400},
+                        "reasonableness": {"type": "number", "minimum": 0, "maximum": 1},
+                    },
+                    "required": ["thought", "reasonableness"],
+                    "additionalProperties": false,
+                },
+            },
+        },
+        "required": ["thoughts"],
+        "additionalProperties": false,
+    })
+}
+
 pub(super) fn json_value(reply: &str) -> Option<serde_json::Value> {
     let starts = reply.find(['{', '['])?;
     let ends = reply.rfind(['}', ']'])?;

@@ -6,8 +6,9 @@ use hone_tools::{Harness, TestReport, TestStatus, TestSuite};
 
 use super::*;
 use crate::events::{AgentEvent, ProposedThought};
-use crate::refine::{complete, extract_code, RefineConfig};
+use crate::refine::{complete, complete_as, extract_code, RefineConfig};
 use crate::verify::{is_budget_exhausted, run_public_tests_report};
+use hone_core::ResponseFormat;
 
 /// An error inside a rollout: the budget ran out, or the node failed.
 pub(super) enum Stop {
@@ -48,7 +49,11 @@ pub(super) async fn expand(
             "trace": s.decisions[d].feedback.as_ref().and(latest_trace(s, d)),
         }),
     )?;
-    let reply = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
+    let format = ResponseFormat::JsonSchema {
+        name: "thoughts".into(),
+        schema: thoughts_schema(s.settings.width),
+    };
+    let reply = complete_as(ctx, &*cfg.actor, prompt, cfg, 0, format).await?;
     let (mut thoughts, malformed) = parse_thoughts(&reply, s.settings.width);
     if malformed {
         s.malformed += 1;

@@ -142,10 +142,35 @@ pub(crate) async fn ask_model(
     max_tokens: u32,
     sample: u32,
 ) -> Result<String, NodeError> {
+    ask_model_as(
+        ctx,
+        model,
+        prompt,
+        temperature,
+        max_tokens,
+        sample,
+        ResponseFormat::Text,
+    )
+    .await
+}
+
+/// [`ask_model`] with an output format: a JSON schema makes the embedded
+/// model's output match it (a grammar) and is passed to endpoints as
+/// `response_format`.
+pub(crate) async fn ask_model_as(
+    ctx: &NodeContext,
+    model: &dyn LanguageModel,
+    prompt: Prompt,
+    temperature: f32,
+    max_tokens: u32,
+    sample: u32,
+    format: ResponseFormat,
+) -> Result<String, NodeError> {
     let mut request = ChatRequest::from_prompt(prompt)
         .with_temperature(temperature)
         .with_max_tokens(max_tokens)
         .with_sample_index(sample);
+    request.response_format = format;
     if sample > 0 {
         request.sampling.seed = Some(u64::from(sample));
     }
@@ -161,11 +186,32 @@ pub(crate) async fn complete(
     cfg: &RefineConfig,
     sample: u32,
 ) -> Result<String, NodeError> {
+    complete_as(ctx, model, prompt, cfg, sample, ResponseFormat::Text).await
+}
+
+/// [`complete`] with an output format (see [`ask_model_as`]).
+pub(crate) async fn complete_as(
+    ctx: &NodeContext,
+    model: &dyn LanguageModel,
+    prompt: Prompt,
+    cfg: &RefineConfig,
+    sample: u32,
+    format: ResponseFormat,
+) -> Result<String, NodeError> {
     // Draw 0 keeps the sample indices (and cache keys) runs always had;
     // a later draw moves every call to its own range of seeds.
     let sample = match cfg.draw {
         0 => sample,
         draw => draw.saturating_mul(1 << 16).saturating_add(sample),
     };
-    ask_model(ctx, model, prompt, cfg.temperature, cfg.max_tokens, sample).await
+    ask_model_as(
+        ctx,
+        model,
+        prompt,
+        cfg.temperature,
+        cfg.max_tokens,
+        sample,
+        format,
+    )
+    .await
 }

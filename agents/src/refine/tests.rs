@@ -230,7 +230,12 @@ fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
             )
             .await
             .unwrap();
-        let answers: Vec<&str> = out.state.attempts.iter().map(|a| a.answer.as_str()).collect();
+        let answers: Vec<&str> = out
+            .state
+            .attempts
+            .iter()
+            .map(|a| a.answer.as_str())
+            .collect();
         assert_eq!(answers, ["TODO one", "TODO two", "done"]);
         assert!(out.state.verified());
         assert!(out.state.attempts.iter().all(|a| a.critique.is_none()));
@@ -240,7 +245,10 @@ fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
             .find(|r| r.template.as_deref() == Some("refine_refiner.j2"))
             .map(text_of)
             .expect("the refiner was asked");
-        assert!(refiner_prompt.contains("1 TODO markers left"), "{refiner_prompt}");
+        assert!(
+            refiner_prompt.contains("1 TODO markers left"),
+            "{refiner_prompt}"
+        );
         assert!(!refiner_prompt.contains("Review:"), "{refiner_prompt}");
 
         // The round limit still ends the run.
@@ -264,7 +272,12 @@ fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
             )
             .await
             .unwrap();
-        let critiqued: Vec<bool> = out.state.attempts.iter().map(|a| a.critique.is_some()).collect();
+        let critiqued: Vec<bool> = out
+            .state
+            .attempts
+            .iter()
+            .map(|a| a.critique.is_some())
+            .collect();
         assert_eq!(critiqued, [true, true, false]);
         assert!(out.state.verified());
     });
