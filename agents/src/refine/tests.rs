@@ -180,6 +180,19 @@ fn text_of(r: &hone_core::ChatRequest) -> String {
     r.messages.iter().map(|m| m.content.as_str()).collect()
 }
 
+/// Runs `g` on a text task with at most `rounds` answers.
+async fn run_text(
+    g: &hone_core::graph::Graph<RefineState>,
+    rounds: u32,
+) -> hone_core::graph::RunOutcome<RefineState> {
+    g.run(
+        RefineState::new("t", TaskKind::Text, rounds),
+        RunOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
 /// Fails an answer while it contains "TODO", with that as its evidence.
 struct NoTodo;
 
@@ -223,13 +236,7 @@ fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
                 .with_critic_policy(policy)
         };
         let g = self_refine_graph(policy_cfg(CriticPolicy::WhenUnchecked)).unwrap();
-        let out = g
-            .run(
-                RefineState::new("t", TaskKind::Text, 4),
-                RunOptions::default(),
-            )
-            .await
-            .unwrap();
+        let out = run_text(&g, 4).await;
         let answers: Vec<&str> = out
             .state
             .attempts
@@ -252,26 +259,14 @@ fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
         assert!(!refiner_prompt.contains("Review:"), "{refiner_prompt}");
 
         // The round limit still ends the run.
-        let out = g
-            .run(
-                RefineState::new("t", TaskKind::Text, 2),
-                RunOptions::default(),
-            )
-            .await
-            .unwrap();
+        let out = run_text(&g, 2).await;
         assert_eq!(out.state.attempts.len(), 2);
         assert!(!out.state.verified());
 
         // Always: the critic reads every failed attempt (its acceptance
         // does not outrank the failed check).
         let g = self_refine_graph(policy_cfg(CriticPolicy::Always)).unwrap();
-        let out = g
-            .run(
-                RefineState::new("t", TaskKind::Text, 4),
-                RunOptions::default(),
-            )
-            .await
-            .unwrap();
+        let out = run_text(&g, 4).await;
         let critiqued: Vec<bool> = out
             .state
             .attempts
