@@ -36,7 +36,7 @@ pub struct RefineConfig {
 /// With code and public tests, a failing test already says what is wrong;
 /// [`CriticPolicy::WhenUnchecked`] sends such an attempt straight to the
 /// refiner with the test evidence and spends the critic call on another
-/// refinement instead. docs/results/critic-policy.md has the measurement.
+/// refinement instead. docs/results/humaneval-full.md has the measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CriticPolicy {
