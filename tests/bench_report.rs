@@ -101,11 +101,7 @@ async fn the_html_report_renders_in_chromium_with_its_charts() {
             .args(["--strategy", strategy, "--max-rounds", "2"])
             .output()
             .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        hone_test_support::assert_success(&status);
     }
     let html = dir.path().join("report.html");
     let out = hone(&server)
@@ -116,11 +112,7 @@ async fn the_html_report_renders_in_chromium_with_its_charts() {
         .arg(&html)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    hone_test_support::assert_success(&out);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         table.contains("50.0% (3/6)") && table.contains("100.0% (6/6)"),

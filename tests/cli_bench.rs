@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hone_test_support::{FakeServer, Reply, SeenRequest};
+use hone_test_support::{assert_success, FakeServer, Reply, SeenRequest};
 
 const ITEMS: usize = 12;
 const HIDDEN_MARKER: &str = "HIDDEN-7f3a";
@@ -117,15 +117,6 @@ fn hone_bench_lock(out: &Path) -> hone_bench::results::RunDir {
     hone_bench::results::RunDir::open(out, &header).unwrap()
 }
 
-fn ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_item_is_scored_on_hidden_tests_and_a_second_run_is_all_cache() {
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +131,7 @@ async fn every_item_is_scored_on_hidden_tests_and_a_second_run_is_all_cache() {
         &first,
         &["--strategy", "single-shot", "--jobs", "3"],
     );
-    ok(&out);
+    assert_success(&out);
     let rows = results(&first);
     assert_eq!(rows.len(), ITEMS, "{rows:#?}");
     for (k, row) in rows.iter().enumerate() {
@@ -171,7 +162,7 @@ async fn every_item_is_scored_on_hidden_tests_and_a_second_run_is_all_cache() {
 
     // The same run again, elsewhere: every answer from the cache.
     let second = dir.path().join("second");
-    ok(&bench_run(
+    assert_success(&bench_run(
         &server,
         Some(&cache),
         &suite,
@@ -208,7 +199,7 @@ async fn every_item_is_scored_on_hidden_tests_and_a_second_run_is_all_cache() {
     drop(busy);
 
     // Rerunning a finished run does nothing; other settings are refused.
-    ok(&bench_run(
+    assert_success(&bench_run(
         &server,
         Some(&cache),
         &suite,
@@ -245,7 +236,7 @@ async fn a_run_killed_at_any_moment_resumes_to_the_uninterrupted_results() {
         "2",
     ];
     let full = dir.path().join("full");
-    ok(&bench_run(&server, None, &suite, &full, &args));
+    assert_success(&bench_run(&server, None, &suite, &full, &args));
     let expected = results(&full);
     assert_eq!(expected.len(), ITEMS);
     // Odd items are never right: they use several calls, so kills land
@@ -284,7 +275,7 @@ async fn a_run_killed_at_any_moment_resumes_to_the_uninterrupted_results() {
     }
     assert!(kills > 0, "the run finished before it could be killed");
     assert!(results(&killed).len() < ITEMS || kills > 0);
-    ok(&bench_run(&server, None, &suite, &killed, &args));
+    assert_success(&bench_run(&server, None, &suite, &killed, &args));
     assert_eq!(outcome(&results(&killed)), outcome(&expected));
     // Items resume from their logs: a kill costs at most the calls in
     // flight (two items at a time), never an item's finished steps.
@@ -301,7 +292,7 @@ async fn four_shards_merge_to_the_unsharded_run_and_compare_pairs_items() {
     let suite = write_suite(dir.path());
     let server = FakeServer::start(model(Duration::ZERO)).await;
     let whole = dir.path().join("whole");
-    ok(&bench_run(
+    assert_success(&bench_run(
         &server,
         None,
         &suite,
@@ -329,7 +320,7 @@ async fn four_shards_merge_to_the_unsharded_run_and_compare_pairs_items() {
         })
         .collect();
     for child in children {
-        ok(&child.wait_with_output().unwrap());
+        assert_success(&child.wait_with_output().unwrap());
     }
     let sizes: Vec<usize> = shards.iter().map(|s| results(s).len()).collect();
     assert_eq!(sizes.iter().sum::<usize>(), ITEMS, "{sizes:?}");
@@ -342,12 +333,12 @@ async fn four_shards_merge_to_the_unsharded_run_and_compare_pairs_items() {
         .arg(&merged)
         .output()
         .unwrap();
-    ok(&out);
+    assert_success(&out);
     assert_eq!(outcome(&results(&merged)), outcome(&results(&whole)));
 
     // A shard of another run is refused.
     let other = dir.path().join("other");
-    ok(&bench_run(
+    assert_success(&bench_run(
         &server,
         None,
         &suite,
@@ -371,7 +362,7 @@ async fn four_shards_merge_to_the_unsharded_run_and_compare_pairs_items() {
 
     // Compare: the same items pair up; a subset is refused.
     let refine = dir.path().join("refine");
-    ok(&bench_run(
+    assert_success(&bench_run(
         &server,
         None,
         &suite,
@@ -384,7 +375,7 @@ async fn four_shards_merge_to_the_unsharded_run_and_compare_pairs_items() {
         .arg(&refine)
         .output()
         .unwrap();
-    ok(&out);
+    assert_success(&out);
     let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(c["items"], ITEMS);
     assert_eq!(
@@ -478,7 +469,7 @@ async fn samples_draw_each_item_independently_for_unbiased_pass_at_k() {
         "item-01,item-02,item-03",
     ];
     let out = bench_run(&server, None, &suite, &out_dir, &args);
-    ok(&out);
+    assert_success(&out);
     let rows = results(&out_dir);
     assert_eq!(rows.len(), 12, "3 items x 4 draws");
     let passes: Vec<bool> = rows
@@ -494,7 +485,7 @@ async fn samples_draw_each_item_independently_for_unbiased_pass_at_k() {
     assert!(table.contains("pass@2 83.3%"), "{table}");
     assert!(table.contains("pass@4 100.0%"), "{table}");
     let requests = server.request_count();
-    ok(&bench_run(&server, None, &suite, &out_dir, &args));
+    assert_success(&bench_run(&server, None, &suite, &out_dir, &args));
     assert_eq!(
         server.request_count(),
         requests,
@@ -533,7 +524,7 @@ async fn references_never_reach_a_model() {
     .await;
     for strategy in ["single-shot", "self-refine", "best-of-n"] {
         let out = dir.path().join(strategy);
-        ok(&bench_run(
+        assert_success(&bench_run(
             &server,
             None,
             &suite,
@@ -585,7 +576,7 @@ async fn a_run_stopped_by_its_time_budget_reports_what_it_finished() {
     assert!(done > 0 && done < ITEMS, "{done} items finished");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains(&format!("| {done} of {ITEMS} |")), "{table}");
-    ok(&bench_run(
+    assert_success(&bench_run(
         &server,
         None,
         &suite,
@@ -614,11 +605,7 @@ fn review_sets_are_written_reproducibly() {
             .env_remove("HONE_CONFIG")
             .output()
             .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        assert_success(&status);
         std::fs::read_to_string(out).unwrap()
     };
     let first = write("a.jsonl", "3");

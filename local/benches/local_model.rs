@@ -55,6 +55,22 @@ fn options(threads: usize, prefix_reuse: bool) -> LocalOptions {
     }
 }
 
+/// The model with `slots` requests decoding together.
+fn load(
+    path: &std::path::Path,
+    threads: usize,
+    slots: usize,
+    prefix_reuse: bool,
+) -> Result<LocalModel, hone_local::LocalError> {
+    LocalModel::load(
+        path,
+        LocalOptions {
+            slots,
+            ..options(threads, prefix_reuse)
+        },
+    )
+}
+
 #[derive(serde::Deserialize)]
 struct Recorded {
     requests: Vec<RecordedRequest>,
@@ -90,13 +106,7 @@ async fn parallel_generation(
     n: usize,
     data: &Data,
 ) -> Result<f64, BoxError> {
-    let model = std::sync::Arc::new(LocalModel::load(
-        path,
-        LocalOptions {
-            slots: n,
-            ..options(threads, false)
-        },
-    )?);
+    let model = std::sync::Arc::new(load(path, threads, n, false)?);
     let requests: Vec<ChatRequest> = (0..n)
         .map(|i| {
             // A different first line per request: no shared prefix.
@@ -138,13 +148,7 @@ async fn best_of_8(
     slots: usize,
     actor: &RecordedRequest,
 ) -> Result<f64, BoxError> {
-    let model = std::sync::Arc::new(LocalModel::load(
-        path,
-        LocalOptions {
-            slots,
-            ..options(threads, true)
-        },
-    )?);
+    let model = std::sync::Arc::new(load(path, threads, slots, true)?);
     let started = Instant::now();
     let answers = futures::future::join_all((1..=8u64).map(|seed| {
         let model = model.clone();
@@ -177,13 +181,7 @@ async fn refine_real(
     reuse: bool,
     recorded: &Recorded,
 ) -> Result<u64, BoxError> {
-    let model = LocalModel::load(
-        path,
-        LocalOptions {
-            slots: 4,
-            ..options(threads, reuse)
-        },
-    )?;
+    let model = load(path, threads, 4, reuse)?;
     for r in &recorded.requests {
         let req = ChatRequest::new(r.messages.clone())
             .with_temperature(0.0)

@@ -507,7 +507,7 @@ impl Engine<'_> {
 
     /// [`Engine::advance`]'s work: how the current choice ended, if it did.
     fn sample(&mut self, entry: Entry) -> Option<Result<FinishReason, ModelError>> {
-        let shared = Arc::clone(&self.shared);
+        let shared = &self.shared;
         let n_ctx = shared.n_ctx as usize;
         let s = &mut self.seqs[entry.seq];
         let active = s.active.as_mut()?;

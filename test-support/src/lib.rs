@@ -4,9 +4,12 @@
 //! - [`fake_openai`]: a real HTTP/1.1 server on loopback that speaks
 //!   enough of the chat-completions protocol to test clients.
 //! - [`files()`]: walking the files a run wrote.
+//! - [`assert_success`]: a command's exit, with its stderr when it failed.
 
 pub mod fake_openai;
 pub mod files;
+pub mod process;
 
 pub use fake_openai::{FakeServer, Reply, ReplyBody, SeenRequest};
 pub use files::files;
+pub use process::assert_success;
