@@ -51,6 +51,15 @@ pub enum AgentEvent {
         /// The answer.
         answer: String,
     },
+    /// The latest attempt repeated an earlier one (the same answer or the
+    /// same failure); the next refinement is sampled (see
+    /// [`RefineConfig::stuck_temperature`](crate::refine::RefineConfig::stuck_temperature)).
+    Stuck {
+        /// 1-based number of the attempt being written.
+        round: usize,
+        /// Its sampling temperature.
+        temperature: f32,
+    },
     /// A verifier checked an attempt.
     Evidence {
         /// 1-based attempt or sample number.

@@ -69,6 +69,11 @@ pub struct RunHeader {
     /// recorded always asked.
     #[serde(default)]
     pub critic: CriticPolicy,
+    /// The temperature of a refinement after a repeated attempt
+    /// ([`RefineConfig::stuck_temperature`]); logs written before it was
+    /// recorded had none.
+    #[serde(default)]
+    pub stuck_temperature: Option<f32>,
     /// Scoring, templates and cache; absent in logs written before they
     /// were recorded.
     #[serde(default)]
@@ -126,6 +131,7 @@ impl RunHeader {
             sample_temperature: best_of_n.temperature,
             memory: DEFAULT_MEMORY,
             critic: CriticPolicy::Always,
+            stuck_temperature: RefineConfig::DEFAULT_STUCK_TEMPERATURE,
             settings: None,
         }
     }
@@ -155,7 +161,8 @@ impl RunHeader {
         let cfg = cfg
             .with_temperature(self.temperature)
             .with_max_tokens(self.max_tokens)
-            .with_critic_policy(self.critic);
+            .with_critic_policy(self.critic)
+            .with_stuck_temperature(self.stuck_temperature);
         let linear = |graph| Search::Linear {
             strategy: self.strategy.clone(),
             graph,

@@ -77,6 +77,7 @@ pub fn reflexion_graph(cfg: RefineConfig, memory: usize) -> Result<Graph<RefineS
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
     use hone_core::graph::RunOptions;
@@ -91,6 +92,7 @@ mod tests {
 
     #[tokio::test]
     async fn reflections_accumulate_and_only_the_newest_are_shown() {
+        let trials = AtomicUsize::new(0);
         let model = Arc::new(
             ScriptedModel::new()
                 .with_rule(
@@ -101,7 +103,11 @@ mod tests {
                     |r| r.template.as_deref() == Some("reflexion_reflect.j2"),
                     |r| format!("lesson {}", r.messages[0].content.matches("lesson").count()),
                 )
-                .with_rule(|_| true, |_| "answer"),
+                // A new answer every trial: a repeat would be asked again.
+                .with_rule(
+                    |_| true,
+                    move |_| format!("answer {}", trials.fetch_add(1, Ordering::Relaxed)),
+                ),
         );
         let out = reflexion_graph(cfg(model.clone()), 2)
             .unwrap()

@@ -41,7 +41,9 @@ use hone_core::templates::Prompt;
 use serde::Serialize;
 
 use crate::events::AgentEvent;
-use crate::refine::{complete, parse_verdict, Attempt, RefineConfig, RefineState, TaskKind};
+use crate::refine::{
+    complete, extract_code, parse_verdict, Attempt, RefineConfig, RefineState, TaskKind,
+};
 use crate::verify::verify_attempt;
 
 /// What the actor, refiner, critic and reflection templates see.
@@ -61,6 +63,9 @@ pub struct RefinePrompt<'a> {
     pub critique: Option<&'a str>,
     /// The verifier's evidence on it, as text.
     pub evidence: Option<&'a str>,
+    /// Whether the latest attempt repeated an earlier one (the same answer
+    /// or the same failure): the template asks for a real change.
+    pub repeated: bool,
 }
 
 impl<'a> RefinePrompt<'a> {
@@ -76,6 +81,7 @@ impl<'a> RefinePrompt<'a> {
             answer: last.map(|a| a.answer.as_str()),
             critique: last.map(|a| a.critique.as_deref().unwrap_or_default()),
             evidence: last.and_then(|a| a.evidence.as_ref().map(|e| e.feedback.as_str())),
+            repeated: false,
         }
     }
 
@@ -85,23 +91,6 @@ impl<'a> RefinePrompt<'a> {
         self.reflections = &self.reflections[skip..];
         self
     }
-}
-
-/// Asks the actor model `prompt` and appends its answer as a new attempt.
-pub(crate) async fn propose_from(
-    mut s: RefineState,
-    ctx: &NodeContext,
-    cfg: &RefineConfig,
-    prompt: Prompt,
-) -> Result<RefineState, NodeError> {
-    let answer = complete(ctx, &*cfg.actor, prompt, cfg, 0).await?;
-    AgentEvent::Attempt {
-        round: s.attempts.len() + 1,
-        answer: answer.clone(),
-    }
-    .emit(ctx);
-    s.attempts.push(Attempt::new(answer));
-    Ok(s)
 }
 
 /// Which prompt an [`Actor`] uses.
@@ -153,24 +142,95 @@ impl Actor {
     }
 }
 
-#[async_trait]
-impl Node<RefineState> for Actor {
-    async fn run(&self, s: RefineState, ctx: NodeContext) -> Result<RefineState, NodeError> {
-        let vars = RefinePrompt::of(&s);
-        let prompt = match self.prompt {
-            ActorPrompt::First => self.cfg.templates.prompt("refine_actor.j2", vars)?,
-            ActorPrompt::Refine => self.cfg.templates.prompt("refine_refiner.j2", vars)?,
+impl Actor {
+    /// The prompt for the next answer to `s`; `repeated` says the model's
+    /// last reply to it copied an earlier attempt.
+    fn prompt(&self, s: &RefineState, repeated: bool) -> Result<Prompt, NodeError> {
+        let vars = RefinePrompt {
+            repeated,
+            ..RefinePrompt::of(s)
+        };
+        let templates = &self.cfg.templates;
+        Ok(match self.prompt {
+            ActorPrompt::First => templates.prompt("refine_actor.j2", vars)?,
+            ActorPrompt::Refine => templates.prompt("refine_refiner.j2", vars)?,
             // The first trial is exactly the single-shot prompt.
             ActorPrompt::Reflexion { .. } if s.attempts.is_empty() => {
-                self.cfg.templates.prompt("refine_actor.j2", vars)?
+                templates.prompt("refine_actor.j2", vars)?
             }
-            ActorPrompt::Reflexion { memory } => self
-                .cfg
-                .templates
-                .prompt("reflexion_actor.j2", vars.with_memory(memory))?,
-        };
-        propose_from(s, &ctx, &self.cfg, prompt).await
+            ActorPrompt::Reflexion { memory } => {
+                templates.prompt("reflexion_actor.j2", vars.with_memory(memory))?
+            }
+        })
     }
+}
+
+#[async_trait]
+impl Node<RefineState> for Actor {
+    async fn run(&self, mut s: RefineState, ctx: NodeContext) -> Result<RefineState, NodeError> {
+        // Unsticking: when the latest attempt repeated an earlier one, a
+        // greedy rewrite of it tends to repeat it again; say so and sample,
+        // with a seed of this round's own.
+        let stuck = self.cfg.stuck_temperature.is_some()
+            && self.prompt != ActorPrompt::First
+            && is_stuck(&s);
+        let prompt = self.prompt(&s, stuck)?;
+        let answer = match self.cfg.stuck_temperature {
+            Some(t) if stuck => {
+                AgentEvent::Stuck {
+                    round: s.attempts.len() + 1,
+                    temperature: t.max(self.cfg.temperature),
+                }
+                .emit(&ctx);
+                let hot = self
+                    .cfg
+                    .clone()
+                    .with_temperature(t.max(self.cfg.temperature));
+                complete(
+                    &ctx,
+                    &*self.cfg.actor,
+                    prompt,
+                    &hot,
+                    s.attempts.len() as u32,
+                )
+                .await?
+            }
+            _ => complete(&ctx, &*self.cfg.actor, prompt, &self.cfg, 0).await?,
+        };
+        AgentEvent::Attempt {
+            round: s.attempts.len() + 1,
+            answer: answer.clone(),
+        }
+        .emit(&ctx);
+        s.attempts.push(Attempt::new(answer));
+        Ok(s)
+    }
+}
+
+/// Whether the latest attempt failed and repeated an earlier attempt: the
+/// same program for code (whatever the prose around it) or the same text,
+/// or the same failing evidence (it made no progress on the checks).
+pub(crate) fn is_stuck(s: &RefineState) -> bool {
+    let Some((last, earlier)) = s.attempts.split_last() else {
+        return false;
+    };
+    if last.verified() {
+        return false;
+    }
+    let key = |a: &Attempt| match s.kind {
+        TaskKind::Code => extract_code(&a.answer).trim().to_string(),
+        _ => a.answer.trim().to_string(),
+    };
+    let failure = |a: &Attempt| {
+        a.evidence
+            .as_ref()
+            .filter(|e| e.verified() == Some(false))
+            .map(|e| e.feedback.clone())
+    };
+    let (last_key, last_failure) = (key(last), failure(last));
+    earlier
+        .iter()
+        .any(|a| key(a) == last_key || (last_failure.is_some() && failure(a) == last_failure))
 }
 
 /// Runs the run's verifier on the latest attempt (see [`crate::verify`]);

@@ -213,6 +213,14 @@ impl<K: Strategy> AgentBuilder<K> {
         self
     }
 
+    /// The temperature of a refinement after an attempt that repeated an
+    /// earlier one, or `None` for none (see
+    /// [`RefineConfig::stuck_temperature`]).
+    pub fn stuck_temperature(mut self, temperature: Option<f32>) -> Self {
+        self.cfg.stuck_temperature = temperature;
+        self
+    }
+
     /// Replaces the whole shared configuration.
     pub fn config(mut self, cfg: RefineConfig) -> Self {
         self.cfg = cfg;

@@ -29,6 +29,15 @@ pub struct RefineConfig {
     pub draw: u32,
     /// When self-refine asks the critic (default: every unverified attempt).
     pub critic_policy: CriticPolicy,
+    /// When the latest attempt repeated an earlier one (the same program or
+    /// text, or the same failing evidence), the next refinement is told so
+    /// and sampled at this temperature (never below
+    /// [`RefineConfig::temperature`]) with a seed of its round's own.
+    /// Default `Some(0.8)`; `None` turns this off (Self-Refine as
+    /// published: every refinement greedy at `temperature`, no note).
+    /// Small models at temperature 0 often copy the answer they were asked
+    /// to fix, and a copy fails the same checks again.
+    pub stuck_temperature: Option<f32>,
 }
 
 /// When self-refine asks the critic about an attempt that did not verify.
@@ -61,6 +70,9 @@ impl CriticPolicy {
 }
 
 impl RefineConfig {
+    /// The default [`RefineConfig::stuck_temperature`].
+    pub const DEFAULT_STUCK_TEMPERATURE: Option<f32> = Some(0.8);
+
     /// One model for every role, the given templates, temperature 0, 768
     /// tokens per call and no sandbox harness.
     ///
@@ -84,7 +96,15 @@ impl RefineConfig {
             verifier: None,
             draw: 0,
             critic_policy: CriticPolicy::Always,
+            stuck_temperature: Self::DEFAULT_STUCK_TEMPERATURE,
         }
+    }
+
+    /// Sets the temperature of refinements after a repeated attempt, or
+    /// turns that off with `None` (see [`RefineConfig::stuck_temperature`]).
+    pub fn with_stuck_temperature(mut self, temperature: Option<f32>) -> Self {
+        self.stuck_temperature = temperature;
+        self
     }
 
     /// Sets when self-refine asks the critic (see [`CriticPolicy`]).

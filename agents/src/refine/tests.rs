@@ -277,3 +277,73 @@ fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
         assert!(out.state.verified());
     });
 }
+
+#[test]
+fn after_a_repeated_attempt_the_next_refinement_is_sampled_and_told_so() {
+    rt().block_on(async {
+        // `repeat` is what the refiner answers at temperature 0: the first
+        // attempt's program in other prose, or other code failing the same way.
+        for repeat in [
+            "Here it is again:\n```python\nTODO one\n```",
+            "```python\nTODO one  # still\n```",
+        ] {
+            let model = Arc::new(
+                ScriptedModel::new()
+                    .on_template("refine_actor.j2", |_| "```python\nTODO one\n```")
+                    .on_template("refine_refiner.j2", move |r: &hone_core::ChatRequest| {
+                        if text_of(r).contains("from scratch") {
+                            "```python\ndone\n```".to_string()
+                        } else {
+                            repeat.to_string()
+                        }
+                    }),
+            );
+            let code_cfg = || {
+                cfg(model.clone())
+                    .with_verifier(NoTodo)
+                    .with_critic_policy(CriticPolicy::WhenUnchecked)
+            };
+            let run = |g: hone_core::graph::Graph<RefineState>| async move {
+                g.run(
+                    RefineState::new("t", TaskKind::Code, 4),
+                    RunOptions::default(),
+                )
+                .await
+                .unwrap()
+            };
+            let out = run(self_refine_graph(code_cfg()).unwrap()).await;
+            let answers: Vec<&str> = out
+                .state
+                .attempts
+                .iter()
+                .map(|a| a.answer.as_str())
+                .collect();
+            assert_eq!(
+                answers,
+                ["```python\nTODO one\n```", repeat, "```python\ndone\n```"]
+            );
+            assert!(out.state.verified());
+            let refiner: Vec<_> = model
+                .requests()
+                .into_iter()
+                .filter(|r| r.template.as_deref() == Some("refine_refiner.j2"))
+                .collect();
+            assert_eq!(refiner.len(), 2);
+            assert_eq!(refiner[0].sampling.temperature, Some(0.0));
+            assert!(!text_of(&refiner[0]).contains("from scratch"));
+            // The stuck prompt leaves out the answer the model kept copying
+            // and keeps the evidence.
+            let stuck = text_of(&refiner[1]);
+            assert!(!stuck.contains("TODO one"), "{stuck}");
+            assert!(stuck.contains("1 TODO markers left"), "{stuck}");
+            assert_eq!(refiner[1].sampling.temperature, Some(0.8));
+            assert_eq!(refiner[1].sample_index, 2, "a seed of the round's own");
+
+            // Off: every refinement stays greedy and the run stays stuck.
+            let g = self_refine_graph(code_cfg().with_stuck_temperature(None)).unwrap();
+            let out = run(g).await;
+            assert_eq!(out.state.attempts.len(), 4);
+            assert!(!out.state.verified());
+        }
+    });
+}

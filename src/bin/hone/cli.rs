@@ -185,6 +185,24 @@ pub enum Rethink {
     Off,
 }
 
+/// `--stuck-temperature`: a temperature, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StuckTemperature(pub Option<f32>);
+
+impl std::str::FromStr for StuckTemperature {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "off" {
+            return Ok(StuckTemperature(None));
+        }
+        match s.parse::<f32>() {
+            Ok(t) if t.is_finite() && t >= 0.0 => Ok(StuckTemperature(Some(t))),
+            _ => Err(format!("expected a temperature ≥ 0 or `off`, got {s:?}")),
+        }
+    }
+}
+
 /// When self-refine asks the critic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CriticArg {
@@ -361,6 +379,12 @@ pub struct StrategyArgs {
     /// self-refine: when to ask the critic.
     #[arg(long, value_enum, default_value_t = CriticArg::Always)]
     pub critic: CriticArg,
+    /// self-refine, reflexion: after an attempt that repeats an earlier one
+    /// (same code or text, or the same failure), sample the next one at
+    /// this temperature and say so in its prompt; `off` keeps every
+    /// refinement at --temperature.
+    #[arg(long, default_value = "0.8", value_name = "T|off")]
+    pub stuck_temperature: StuckTemperature,
     /// best-of-n: samples to draw.
     #[arg(long, default_value_t = 4)]
     pub n: usize,
@@ -513,5 +537,20 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Model(cmd) => crate::local::model_command(cmd),
         #[cfg(feature = "local")]
         Command::Serve(args) => crate::local::serve(&cli.global, &config, &args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StuckTemperature;
+
+    #[test]
+    fn stuck_temperature_is_a_temperature_or_off() {
+        assert_eq!("0.8".parse(), Ok(StuckTemperature(Some(0.8))));
+        assert_eq!("off".parse(), Ok(StuckTemperature(None)));
+        for bad in ["-1", "hot", "NaN"] {
+            let err = bad.parse::<StuckTemperature>().unwrap_err();
+            assert!(err.contains(bad), "{err}");
+        }
     }
 }

@@ -213,6 +213,9 @@ fn print_agent_event(event: &AgentEvent) {
             serde_json::to_value(verdict).unwrap_or_default(),
             indent(critique)
         ),
+        AgentEvent::Stuck { round, temperature } => eprintln!(
+            "    the last attempt repeated an earlier one; attempt {round} is sampled at temperature {temperature}"
+        ),
         AgentEvent::Reflection { trial, reflection } => {
             eprintln!("    reflection after trial {trial}:\n{}", indent(reflection))
         }
@@ -286,6 +289,9 @@ fn print_agent_event(event: &AgentEvent) {
 fn evidence_line(round: usize, e: &Evidence) -> String {
     let feedback = indent(&e.feedback);
     match e.verifier.as_str() {
+        "public_tests" if e.total == 0 && e.verdict == Some(false) => format!(
+            "    public tests of attempt {round}: none ran (the program failed first)\n{feedback}"
+        ),
         "public_tests" => format!(
             "    public tests of attempt {round}: {}/{} passed{}",
             e.passed,
@@ -438,6 +444,7 @@ pub fn run_header(args: &StrategyArgs, model: &str) -> RunHeader {
         sample_temperature: args.sample_temperature,
         memory: args.memory,
         critic: args.critic.policy(),
+        stuck_temperature: args.stuck_temperature.0,
         settings: None,
     }
 }
