@@ -233,6 +233,10 @@ async fn hidden_tests_score_the_final_program_and_never_reach_a_model() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verified"], true, "the public test passes");
     assert_eq!(
+        v["strategy"], "best-of-n",
+        "the default for code with public tests"
+    );
+    assert_eq!(
         v["hidden_tests"]["passed"], false,
         "the host's verdict: 2 + 2 == 5 fails"
     );

@@ -21,7 +21,7 @@
 //! and selection runs on them (selection never needs a model call for code
 //! and math; for text an exhausted budget falls back to the first sample).
 
-use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext};
+use hone_core::graph::{node_fn, Graph, GraphBuilder, GraphError, NodeContext, NodeError};
 use hone_tools::answer::{answers_equal, Equivalence};
 use hone_tools::math_check::MathChecker;
 
@@ -38,6 +38,13 @@ pub struct BestOfN {
     /// Sampling temperature of the samples (greedy decoding would make them
     /// identical).
     pub temperature: f32,
+    /// Whether the first sample is drawn at the run's own temperature
+    /// (greedy at the default 0) instead of `temperature`. Selection breaks
+    /// ties towards earlier samples, so with it best-of-n keeps the
+    /// single-shot answer unless a sample checks better: never worse than
+    /// single-shot on the public tests, and better when a sample passes
+    /// where the greedy answer fails.
+    pub greedy_first: bool,
 }
 
 impl Default for BestOfN {
@@ -45,6 +52,7 @@ impl Default for BestOfN {
         BestOfN {
             n: 4,
             temperature: 0.8,
+            greedy_first: true,
         }
     }
 }
@@ -143,8 +151,42 @@ pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize>
         .map(|(i, _)| i)
 }
 
+/// Draws sample `index` (0-based; sample index and seed `index + 1`),
+/// verifies it and appends it. Out of budget, the sample is simply not drawn.
+async fn draw(
+    mut s: RefineState,
+    ctx: &NodeContext,
+    cfg: &RefineConfig,
+    index: usize,
+) -> Result<RefineState, NodeError> {
+    let prompt = cfg
+        .templates
+        .prompt("refine_actor.j2", RefinePrompt::of(&s))?;
+    let answer = match complete(ctx, &*cfg.actor, prompt, cfg, index as u32 + 1).await {
+        Ok(answer) => answer,
+        Err(e) if is_budget_exhausted(&e) => return Ok(s),
+        Err(e) => return Err(e),
+    };
+    AgentEvent::Attempt {
+        round: index + 1,
+        answer: answer.clone(),
+    }
+    .emit(ctx);
+    let mut attempt = Attempt::new(answer);
+    match verify_attempt(&mut attempt, &s, index + 1, ctx, cfg).await {
+        Ok(()) => {}
+        // A design checklist that did not fit the budget leaves the sample
+        // unchecked.
+        Err(e) if is_budget_exhausted(&e) => {}
+        Err(e) => return Err(e),
+    }
+    s.attempts.push(attempt);
+    Ok(s)
+}
+
 /// Builds the best-of-n graph: `start` → n × `sample` (concurrently) →
-/// `select`.
+/// `select`. With [`BestOfN::greedy_first`], `start` draws the first answer
+/// and the other n − 1 samples are drawn only when its checks failed.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -157,7 +199,7 @@ pub fn select_by_verifier(kind: TaskKind, attempts: &[Attempt]) -> Option<usize>
 ///     format!("FINAL ANSWER: {}", if r.sample_index == 2 { 8 } else { 7 })
 /// }));
 /// let cfg = RefineConfig::new(model, Arc::new(hone_agents::templates::embedded())).with_max_tokens(64);
-/// let out = best_of_n_graph(cfg, BestOfN { n: 3, temperature: 0.8 }).unwrap()
+/// let out = best_of_n_graph(cfg, BestOfN { n: 3, temperature: 0.8, greedy_first: false }).unwrap()
 ///     .run(RefineState::new("3 + 4?", TaskKind::Math, 1), RunOptions::default()).await.unwrap();
 /// assert_eq!(out.state.attempts.len(), 3);
 /// assert_eq!(out.state.best().unwrap().final_answer(), Some("7"));
@@ -168,19 +210,40 @@ pub fn best_of_n_graph(
     settings: BestOfN,
 ) -> Result<Graph<RefineState>, GraphError> {
     let n = settings.n.max(1);
+    let greedy_first = settings.greedy_first;
+    let first_cfg = cfg.clone();
     let mut sample_cfg = cfg.clone();
     sample_cfg.temperature = settings.temperature;
     let select_cfg = cfg;
+    // With a greedy first answer, `start` draws it; the samples are drawn
+    // only when it did not pass its checks, so an answer the tests verify
+    // costs what single-shot costs.
+    let offset = usize::from(greedy_first);
     GraphBuilder::new("best-of-n")
         .node(
             "start",
-            node_fn(|s: RefineState, _ctx: NodeContext| async move { Ok(s) }),
+            node_fn(move |s: RefineState, ctx: NodeContext| {
+                let cfg = first_cfg.clone();
+                async move {
+                    if greedy_first {
+                        draw(s, &ctx, &cfg, 0).await
+                    } else {
+                        Ok(s)
+                    }
+                }
+            }),
         )
         .map(
             "start",
             "sample",
             "select",
-            move |s: &RefineState| vec![s.clone(); n],
+            move |s: &RefineState| {
+                if greedy_first && crate::refine::verified_by_check(s) {
+                    Vec::new()
+                } else {
+                    vec![s.clone(); n - offset]
+                }
+            },
             |mut parent: RefineState, outputs: Vec<RefineState>| {
                 let before = parent.attempts.len();
                 for out in outputs {
@@ -195,35 +258,11 @@ pub fn best_of_n_graph(
         )
         .node(
             "sample",
-            node_fn(move |mut s: RefineState, ctx: NodeContext| {
+            node_fn(move |s: RefineState, ctx: NodeContext| {
                 let cfg = sample_cfg.clone();
                 async move {
-                    let index = ctx.branch().unwrap_or(0);
-                    let prompt = cfg
-                        .templates
-                        .prompt("refine_actor.j2", RefinePrompt::of(&s))?;
-                    let answer =
-                        match complete(&ctx, &*cfg.actor, prompt, &cfg, index as u32 + 1).await {
-                            Ok(answer) => answer,
-                            // Out of budget: this sample is simply not drawn.
-                            Err(e) if is_budget_exhausted(&e) => return Ok(s),
-                            Err(e) => return Err(e),
-                        };
-                    AgentEvent::Attempt {
-                        round: index + 1,
-                        answer: answer.clone(),
-                    }
-                    .emit(&ctx);
-                    let mut attempt = Attempt::new(answer);
-                    match verify_attempt(&mut attempt, &s, index + 1, &ctx, &cfg).await {
-                        Ok(()) => {}
-                        // A design checklist that did not fit the budget leaves
-                        // the sample unchecked.
-                        Err(e) if is_budget_exhausted(&e) => {}
-                        Err(e) => return Err(e),
-                    }
-                    s.attempts.push(attempt);
-                    Ok(s)
+                    let index = ctx.branch().unwrap_or(0) + offset;
+                    draw(s, &ctx, &cfg, index).await
                 }
             }),
         )
@@ -328,6 +367,72 @@ mod tests {
         assert_eq!(select_by_verifier(TaskKind::Code, &[]), None);
     }
 
+    /// Passes an answer that says "good".
+    struct SaysGood;
+
+    impl crate::verifier::Verifier for SaysGood {
+        fn name(&self) -> &str {
+            "says_good"
+        }
+        async fn verify(
+            &self,
+            input: crate::verifier::VerifyInput<'_>,
+            _ctx: &NodeContext,
+        ) -> Result<Option<crate::evidence::Evidence>, hone_core::graph::NodeError> {
+            let good = input.attempt.answer.contains("good");
+            Ok(Some(crate::evidence::Evidence::decided(
+                self.name(),
+                usize::from(good),
+                1,
+                "",
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn greedy_first_keeps_the_greedy_answer_unless_a_sample_checks_better() {
+        use hone_core::graph::RunOptions;
+        use hone_core::ScriptedModel;
+        use std::sync::Arc;
+        // `greedy` is what the model answers at temperature 0; samples
+        // answer "good" or "bad" by seed.
+        // A greedy answer its check verifies is kept without drawing samples.
+        for (greedy, picked, calls) in [("good greedy", 0, 1), ("bad greedy", 2, 4)] {
+            let model = Arc::new(ScriptedModel::new().with_rule(
+                |_| true,
+                move |r| match r.sampling.temperature {
+                    Some(0.0) => greedy.to_string(),
+                    _ if r.sample_index == 3 => "good sample".to_string(),
+                    _ => "bad sample".to_string(),
+                },
+            ));
+            let cfg = RefineConfig::new(model.clone(), Arc::new(crate::templates::embedded()))
+                .with_max_tokens(32)
+                .with_verifier(SaysGood);
+            let out = best_of_n_graph(cfg, BestOfN::default())
+                .unwrap()
+                .run(
+                    RefineState::new("q", TaskKind::Code, 1),
+                    RunOptions::default(),
+                )
+                .await
+                .unwrap();
+            let temperatures: Vec<_> = model
+                .requests()
+                .iter()
+                .map(|r| (r.sample_index, r.sampling.temperature))
+                .collect();
+            assert_eq!(temperatures.len(), calls, "{greedy}");
+            for (index, t) in temperatures {
+                let want = if index == 1 { 0.0 } else { 0.8 };
+                assert_eq!(t, Some(want), "sample {index}");
+            }
+            let best = out.state.best().expect("a selection");
+            assert!(best.answer.starts_with("good"), "{}", best.answer);
+            assert_eq!(out.state.selected, Some(picked), "{greedy}");
+        }
+    }
+
     #[tokio::test]
     async fn a_budget_smaller_than_n_keeps_the_samples_drawn_and_still_selects() {
         use hone_core::graph::RunOptions;
@@ -344,6 +449,7 @@ mod tests {
             BestOfN {
                 n: 5,
                 temperature: 0.7,
+                greedy_first: false,
             },
         )
         .unwrap()
@@ -394,6 +500,7 @@ mod tests {
             BestOfN {
                 n: 3,
                 temperature: 0.7,
+                greedy_first: false,
             },
         )
         .unwrap()

@@ -62,6 +62,10 @@ pub struct RunHeader {
     /// Best-of-n's sampling temperature.
     #[serde(default)]
     pub sample_temperature: f32,
+    /// Whether best-of-n's first sample is drawn at `temperature`; logs
+    /// written before it was recorded sampled every one.
+    #[serde(default)]
+    pub greedy_first: bool,
     /// Reflexion's memory.
     #[serde(default)]
     pub memory: usize,
@@ -119,7 +123,8 @@ pub enum HeaderError {
 
 impl RunHeader {
     /// A header for `strategy` with the builders' defaults (temperature 0,
-    /// 768 tokens, n 4 at temperature 0.8, memory 3) and no settings.
+    /// 768 tokens, n 4 at temperature 0.8 after a greedy first sample,
+    /// memory 3) and no settings.
     pub fn new(strategy: impl Into<String>, model: impl Into<String>) -> Self {
         let best_of_n = BestOfN::default();
         RunHeader {
@@ -129,6 +134,7 @@ impl RunHeader {
             model: model.into(),
             n: best_of_n.n,
             sample_temperature: best_of_n.temperature,
+            greedy_first: best_of_n.greedy_first,
             memory: DEFAULT_MEMORY,
             critic: CriticPolicy::Always,
             stuck_temperature: RefineConfig::DEFAULT_STUCK_TEMPERATURE,
@@ -176,6 +182,7 @@ impl RunHeader {
                 BestOfN {
                     n: self.n,
                     temperature: self.sample_temperature,
+                    greedy_first: self.greedy_first,
                 },
             )?),
             "rethink-mcts" => Search::Mcts(rethink_mcts_graph(cfg)?),

@@ -409,7 +409,8 @@ impl Strategy for Reflexion {
 }
 
 impl BestOfN {
-    /// A best-of-n agent on `model`: 4 samples at temperature 0.8.
+    /// A best-of-n agent on `model`: a first answer at the run's
+    /// temperature, then 3 samples at temperature 0.8.
     pub fn builder(model: impl LanguageModel + 'static) -> AgentBuilder<BestOfN> {
         AgentBuilder::new(model, BestOfN::default())
     }
@@ -425,6 +426,13 @@ impl AgentBuilder<BestOfN> {
     /// Sampling temperature of the samples.
     pub fn sample_temperature(mut self, temperature: f32) -> Self {
         self.strategy.temperature = temperature;
+        self
+    }
+
+    /// Whether the first sample is drawn at the run's temperature (default)
+    /// or sampled like the others (see [`BestOfN::greedy_first`]).
+    pub fn greedy_first(mut self, greedy_first: bool) -> Self {
+        self.strategy.greedy_first = greedy_first;
         self
     }
 }

@@ -32,6 +32,7 @@ async fn symbolically_equal_answers_vote_together() {
         BestOfN {
             n: 4,
             temperature: 0.8,
+            greedy_first: false,
         },
     )
     .unwrap()

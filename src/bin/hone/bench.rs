@@ -158,7 +158,7 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
     }
     let sandbox = Sandbox::new(SandboxConfig::default());
     let suite = load_suite(&args.suite, &sandbox).await?;
-    if s.strategy == Strategy::RethinkMcts && suite.kind != hone_bench::item::SuiteKind::Code {
+    if s.chosen() == Strategy::RethinkMcts && suite.kind != hone_bench::item::SuiteKind::Code {
         bail!(
             "--strategy rethink-mcts searches code against public tests; {} is not a code suite",
             suite.name
@@ -170,7 +170,7 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
         .filter(|i| shard.is_none_or(|s| s.holds(i.id())))
         .cloned()
         .collect();
-    let mcts = if s.strategy == Strategy::RethinkMcts {
+    let mcts = if s.chosen() == Strategy::RethinkMcts {
         Some(crate::solve::mcts_settings(s)?)
     } else {
         None
@@ -243,7 +243,7 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
     let bar = progress_bar(total);
     eprintln!(
         "hone bench: {} on {} ({} of {} items{}) into {}",
-        s.strategy.name(),
+        s.chosen().name(),
         suite.name,
         total,
         suite.items.len(),

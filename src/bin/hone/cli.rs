@@ -185,6 +185,14 @@ pub enum Rethink {
     Off,
 }
 
+impl StrategyArgs {
+    /// The strategy: the one asked for, else self-refine (`hone solve`
+    /// fills in its per-task default first).
+    pub fn chosen(&self) -> Strategy {
+        self.strategy.unwrap_or(Strategy::SelfRefine)
+    }
+}
+
 /// `--stuck-temperature`: a temperature, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StuckTemperature(pub Option<f32>);
@@ -370,9 +378,11 @@ pub struct BenchRunArgs {
 /// `hone bench run`.
 #[derive(Debug, Clone, Args)]
 pub struct StrategyArgs {
-    /// Search strategy.
-    #[arg(long, value_enum, default_value_t = Strategy::SelfRefine)]
-    pub strategy: Strategy,
+    /// Search strategy. Default for `hone solve`: best-of-n for code with
+    /// public tests (measured: docs/results/humaneval-full.md), self-refine
+    /// otherwise; for `hone bench run`: self-refine.
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
     /// Most answers (self-refine) or trials (reflexion).
     #[arg(long, default_value_t = 4)]
     pub max_rounds: u32,
@@ -391,6 +401,10 @@ pub struct StrategyArgs {
     /// best-of-n: sampling temperature of the samples.
     #[arg(long, default_value_t = 0.8)]
     pub sample_temperature: f32,
+    /// best-of-n: draw the first sample at --temperature (greedy by
+    /// default), so a sample is picked over it only when it checks better.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub greedy_first: bool,
     /// reflexion: reflections shown to the model (the newest ones).
     #[arg(long, default_value_t = 3)]
     pub memory: usize,

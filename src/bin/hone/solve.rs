@@ -436,12 +436,13 @@ fn read_requirements(args: &SolveArgs, task: &str) -> Result<Vec<String>> {
 /// The run-log header of a run with these strategy flags on `model`.
 pub fn run_header(args: &StrategyArgs, model: &str) -> RunHeader {
     RunHeader {
-        strategy: args.strategy.name().into(),
+        strategy: args.chosen().name().into(),
         temperature: args.temperature,
         max_tokens: args.max_tokens,
         model: model.to_string(),
         n: args.n,
         sample_temperature: args.sample_temperature,
+        greedy_first: args.greedy_first,
         memory: args.memory,
         critic: args.critic.policy(),
         stuck_temperature: args.stuck_temperature.0,
@@ -506,7 +507,17 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     if args.requirements.is_some() && args.kind != Kind::Design {
         bail!("--requirements needs --kind design");
     }
-    if args.strategy.strategy == Strategy::RethinkMcts
+    // The default strategy, by measurement: with this model, sampling
+    // fresh answers fixed code its tests failed where refining it did not.
+    let mut args = args;
+    args.strategy
+        .strategy
+        .get_or_insert(if public_tests.is_some() {
+            Strategy::BestOfN
+        } else {
+            Strategy::SelfRefine
+        });
+    if args.strategy.chosen() == Strategy::RethinkMcts
         && (args.kind != Kind::Code || public_tests.is_none())
     {
         bail!("--strategy rethink-mcts searches code against public tests: it needs --kind code and --tests or --asserts");
@@ -523,7 +534,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     } else {
         Vec::new()
     };
-    let mcts = if args.strategy.strategy == Strategy::RethinkMcts {
+    let mcts = if args.strategy.chosen() == Strategy::RethinkMcts {
         Some(mcts_settings(&args.strategy)?)
     } else {
         None
