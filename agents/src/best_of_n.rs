@@ -1,6 +1,11 @@
 //! Best-of-n with verifier selection: `n` independent samples, each
 //! verified, then one is selected.
 //!
+//! By default ([`BestOfN::greedy_first`]) the first answer is drawn at the
+//! run's own temperature (greedy at 0) and the other `n − 1` only when its
+//! checks did not verify it, so a task the first answer solves costs one
+//! call, and a sample replaces that answer only when it checks better.
+//!
 //! The samples run concurrently as a run-time-sized `map` fan-out. Each
 //! sample has its own sample index and seed, so they differ at a sampling
 //! temperature yet reproduce on a rerun (and stay distinct in the response

@@ -103,7 +103,8 @@ mod tests {
                     |r| r.template.as_deref() == Some("reflexion_reflect.j2"),
                     |r| format!("lesson {}", r.messages[0].content.matches("lesson").count()),
                 )
-                // A new answer every trial: a repeat would be asked again.
+                // A new answer every trial keeps the trials off the stuck path
+                // (a repeat is rewritten from scratch; see `roles::is_stuck`).
                 .with_rule(
                     |_| true,
                     move |_| format!("answer {}", trials.fetch_add(1, Ordering::Relaxed)),

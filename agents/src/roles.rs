@@ -140,11 +140,9 @@ impl Actor {
             },
         }
     }
-}
 
-impl Actor {
-    /// The prompt for the next answer to `s`; `repeated` says the model's
-    /// last reply to it copied an earlier attempt.
+    /// The prompt for the next answer to `s`; `repeated` (the latest attempt
+    /// repeated an earlier one) asks for a fresh approach instead.
     fn prompt(&self, s: &RefineState, repeated: bool) -> Result<Prompt, NodeError> {
         let vars = RefinePrompt {
             repeated,
@@ -171,31 +169,24 @@ impl Node<RefineState> for Actor {
         // Unsticking: when the latest attempt repeated an earlier one, a
         // greedy rewrite of it tends to repeat it again; say so and sample,
         // with a seed of this round's own.
-        let stuck = self.cfg.stuck_temperature.is_some()
-            && self.prompt != ActorPrompt::First
-            && is_stuck(&s);
-        let prompt = self.prompt(&s, stuck)?;
-        let answer = match self.cfg.stuck_temperature {
-            Some(t) if stuck => {
+        let stuck_temperature = self
+            .cfg
+            .stuck_temperature
+            .filter(|_| self.prompt != ActorPrompt::First && is_stuck(&s))
+            .map(|t| t.max(self.cfg.temperature));
+        let prompt = self.prompt(&s, stuck_temperature.is_some())?;
+        let answer = match stuck_temperature {
+            Some(temperature) => {
                 AgentEvent::Stuck {
                     round: s.attempts.len() + 1,
-                    temperature: t.max(self.cfg.temperature),
+                    temperature,
                 }
                 .emit(&ctx);
-                let hot = self
-                    .cfg
-                    .clone()
-                    .with_temperature(t.max(self.cfg.temperature));
-                complete(
-                    &ctx,
-                    &*self.cfg.actor,
-                    prompt,
-                    &hot,
-                    s.attempts.len() as u32,
-                )
-                .await?
+                let hot = self.cfg.clone().with_temperature(temperature);
+                let sample = s.attempts.len() as u32;
+                complete(&ctx, &*self.cfg.actor, prompt, &hot, sample).await?
             }
-            _ => complete(&ctx, &*self.cfg.actor, prompt, &self.cfg, 0).await?,
+            None => complete(&ctx, &*self.cfg.actor, prompt, &self.cfg, 0).await?,
         };
         AgentEvent::Attempt {
             round: s.attempts.len() + 1,
@@ -210,7 +201,7 @@ impl Node<RefineState> for Actor {
 /// Whether the latest attempt failed and repeated an earlier attempt: the
 /// same program for code (whatever the prose around it) or the same text,
 /// or the same failing evidence (it made no progress on the checks).
-pub(crate) fn is_stuck(s: &RefineState) -> bool {
+fn is_stuck(s: &RefineState) -> bool {
     let Some((last, earlier)) = s.attempts.split_last() else {
         return false;
     };

@@ -97,6 +97,18 @@ fn delta(after: LocalStats, before: LocalStats) -> LocalStats {
     }
 }
 
+/// Sends `requests` to `model` at once (so they decode together) and waits
+/// for every answer.
+async fn chat_together(
+    model: &LocalModel,
+    requests: &[ChatRequest],
+) -> Result<Vec<hone_core::ChatResponse>, hone_core::ModelError> {
+    futures::future::join_all(requests.iter().map(|r| model.chat(r)))
+        .await
+        .into_iter()
+        .collect()
+}
+
 /// Aggregate generation speed of `n` requests decoding together: distinct
 /// prompts of about `PARALLEL_PROMPT_TOKENS` tokens, `PARALLEL_GEN_TOKENS`
 /// generated each (greedy), counted over the steps without prompt tokens.
@@ -106,7 +118,7 @@ async fn parallel_generation(
     n: usize,
     data: &Data,
 ) -> Result<f64, BoxError> {
-    let model = std::sync::Arc::new(load(path, threads, n, false)?);
+    let model = load(path, threads, n, false)?;
     let requests: Vec<ChatRequest> = (0..n)
         .map(|i| {
             // A different first line per request: no shared prefix.
@@ -123,14 +135,7 @@ async fn parallel_generation(
         })
         .collect::<Result<_, hone_core::ModelError>>()?;
     let before = model.stats();
-    let answers = futures::future::join_all(requests.iter().map(|r| {
-        let model = model.clone();
-        async move { model.chat(r).await }
-    }))
-    .await;
-    for a in answers {
-        a?;
-    }
+    chat_together(&model, &requests).await?;
     let d = delta(model.stats(), before);
     let tok_s = d.decode_only_tokens as f64 / d.decode_only_seconds;
     eprintln!(
@@ -148,23 +153,21 @@ async fn best_of_8(
     slots: usize,
     actor: &RecordedRequest,
 ) -> Result<f64, BoxError> {
-    let model = std::sync::Arc::new(load(path, threads, slots, true)?);
+    let model = load(path, threads, slots, true)?;
     let started = Instant::now();
-    let answers = futures::future::join_all((1..=8u64).map(|seed| {
-        let model = model.clone();
-        let mut req = ChatRequest::new(actor.messages.clone())
-            .with_temperature(0.8)
-            .with_max_tokens(actor.max_tokens)
-            .with_sample_index(seed as u32);
-        req.sampling.seed = Some(seed);
-        async move { model.chat(&req).await }
-    }))
-    .await;
+    let requests: Vec<ChatRequest> = (1..=8u64)
+        .map(|seed| {
+            let mut req = ChatRequest::new(actor.messages.clone())
+                .with_temperature(0.8)
+                .with_max_tokens(actor.max_tokens)
+                .with_sample_index(seed as u32);
+            req.sampling.seed = Some(seed);
+            req
+        })
+        .collect();
+    let answers = chat_together(&model, &requests).await?;
     let wall = started.elapsed().as_secs_f64();
-    let mut generated = 0;
-    for a in answers {
-        generated += a?.usage.output_tokens;
-    }
+    let generated: u64 = answers.iter().map(|a| a.usage.output_tokens).sum();
     let s = model.stats();
     eprintln!(
         "best-of-8, {slots} decoding together: {wall:.1} s, {generated} tokens generated, {} prompt tokens evaluated",

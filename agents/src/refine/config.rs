@@ -59,16 +59,6 @@ pub enum CriticPolicy {
     WhenUnchecked,
 }
 
-impl CriticPolicy {
-    /// The policy's name as the CLI and run headers spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            CriticPolicy::Always => "always",
-            CriticPolicy::WhenUnchecked => "when-unchecked",
-        }
-    }
-}
-
 impl RefineConfig {
     /// The default [`RefineConfig::stuck_temperature`].
     pub const DEFAULT_STUCK_TEMPERATURE: Option<f32> = Some(0.8);

@@ -180,17 +180,29 @@ fn text_of(r: &hone_core::ChatRequest) -> String {
     r.messages.iter().map(|m| m.content.as_str()).collect()
 }
 
-/// Runs `g` on a text task with at most `rounds` answers.
-async fn run_text(
+/// Runs `g` on a task of `kind` with at most `rounds` answers.
+async fn run_task(
     g: &hone_core::graph::Graph<RefineState>,
+    kind: TaskKind,
     rounds: u32,
 ) -> hone_core::graph::RunOutcome<RefineState> {
-    g.run(
-        RefineState::new("t", TaskKind::Text, rounds),
-        RunOptions::default(),
-    )
-    .await
-    .unwrap()
+    g.run(RefineState::new("t", kind, rounds), RunOptions::default())
+        .await
+        .unwrap()
+}
+
+/// The answers of `s`'s attempts, in order.
+fn answers(s: &RefineState) -> Vec<&str> {
+    s.attempts.iter().map(|a| a.answer.as_str()).collect()
+}
+
+/// The requests `model` received for `template`, in order.
+fn requests_for(model: &ScriptedModel, template: &str) -> Vec<hone_core::ChatRequest> {
+    model
+        .requests()
+        .into_iter()
+        .filter(|r| r.template.as_deref() == Some(template))
+        .collect()
 }
 
 /// Fails an answer while it contains "TODO", with that as its evidence.
@@ -236,20 +248,12 @@ fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
                 .with_critic_policy(policy)
         };
         let g = self_refine_graph(policy_cfg(CriticPolicy::WhenUnchecked)).unwrap();
-        let out = run_text(&g, 4).await;
-        let answers: Vec<&str> = out
-            .state
-            .attempts
-            .iter()
-            .map(|a| a.answer.as_str())
-            .collect();
-        assert_eq!(answers, ["TODO one", "TODO two", "done"]);
+        let out = run_task(&g, TaskKind::Text, 4).await;
+        assert_eq!(answers(&out.state), ["TODO one", "TODO two", "done"]);
         assert!(out.state.verified());
         assert!(out.state.attempts.iter().all(|a| a.critique.is_none()));
-        let refiner_prompt = model
-            .requests()
-            .iter()
-            .find(|r| r.template.as_deref() == Some("refine_refiner.j2"))
+        let refiner_prompt = requests_for(&model, "refine_refiner.j2")
+            .first()
             .map(text_of)
             .expect("the refiner was asked");
         assert!(
@@ -259,14 +263,14 @@ fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
         assert!(!refiner_prompt.contains("Review:"), "{refiner_prompt}");
 
         // The round limit still ends the run.
-        let out = run_text(&g, 2).await;
+        let out = run_task(&g, TaskKind::Text, 2).await;
         assert_eq!(out.state.attempts.len(), 2);
         assert!(!out.state.verified());
 
         // Always: the critic reads every failed attempt (its acceptance
         // does not outrank the failed check).
         let g = self_refine_graph(policy_cfg(CriticPolicy::Always)).unwrap();
-        let out = run_text(&g, 4).await;
+        let out = run_task(&g, TaskKind::Text, 4).await;
         let critiqued: Vec<bool> = out
             .state
             .attempts
@@ -303,31 +307,14 @@ fn after_a_repeated_attempt_the_next_refinement_is_sampled_and_told_so() {
                     .with_verifier(NoTodo)
                     .with_critic_policy(CriticPolicy::WhenUnchecked)
             };
-            let run = |g: hone_core::graph::Graph<RefineState>| async move {
-                g.run(
-                    RefineState::new("t", TaskKind::Code, 4),
-                    RunOptions::default(),
-                )
-                .await
-                .unwrap()
-            };
-            let out = run(self_refine_graph(code_cfg()).unwrap()).await;
-            let answers: Vec<&str> = out
-                .state
-                .attempts
-                .iter()
-                .map(|a| a.answer.as_str())
-                .collect();
+            let g = self_refine_graph(code_cfg()).unwrap();
+            let out = run_task(&g, TaskKind::Code, 4).await;
             assert_eq!(
-                answers,
+                answers(&out.state),
                 ["```python\nTODO one\n```", repeat, "```python\ndone\n```"]
             );
             assert!(out.state.verified());
-            let refiner: Vec<_> = model
-                .requests()
-                .into_iter()
-                .filter(|r| r.template.as_deref() == Some("refine_refiner.j2"))
-                .collect();
+            let refiner = requests_for(&model, "refine_refiner.j2");
             assert_eq!(refiner.len(), 2);
             assert_eq!(refiner[0].sampling.temperature, Some(0.0));
             assert!(!text_of(&refiner[0]).contains("from scratch"));
@@ -341,7 +328,7 @@ fn after_a_repeated_attempt_the_next_refinement_is_sampled_and_told_so() {
 
             // Off: every refinement stays greedy and the run stays stuck.
             let g = self_refine_graph(code_cfg().with_stuck_temperature(None)).unwrap();
-            let out = run(g).await;
+            let out = run_task(&g, TaskKind::Code, 4).await;
             assert_eq!(out.state.attempts.len(), 4);
             assert!(!out.state.verified());
         }
