@@ -493,6 +493,37 @@ async fn samples_draw_each_item_independently_for_unbiased_pass_at_k() {
     );
 }
 
+/// Best-of-n samples even at temperature 0 (its first answer is greedy, the
+/// rest are sampled), so `--samples` draws it apart without `--temperature`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn best_of_n_draws_apart_at_temperature_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write_suite(dir.path());
+    let server = FakeServer::start(by_draw).await;
+    let out_dir = dir.path().join("bon");
+    let args = [
+        "--strategy",
+        "best-of-n",
+        "--n",
+        "2",
+        "--samples",
+        "2",
+        "--ids",
+        "item-01",
+    ];
+    let out = bench_run(&server, None, &suite, &out_dir, &args);
+    assert_success(&out);
+    let mut rows = results(&out_dir);
+    rows.sort_by_key(|r| r["sample"].as_u64());
+    let passed: Vec<_> = rows.iter().map(|r| r["passed"].as_bool()).collect();
+    assert_eq!(passed, [Some(true), Some(false)], "{rows:#?}");
+    // Each item log records its draw, so `hone resume` of it sends the same seeds.
+    let log = out_dir.join(rows[1]["log"].as_str().expect("a log path"));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(header["meta"]["draw"], 1, "{header}");
+}
+
 /// Answer suites: the reference decides the score after the search and
 /// never reaches a model, whatever the strategy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

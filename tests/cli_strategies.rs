@@ -236,6 +236,35 @@ async fn best_of_n_math_votes_and_the_reference_is_checked_after_the_run() {
     }
 }
 
+/// `--draw N` is a fresh try of the same task: every call gets seeds of its
+/// own (draw d starts at d << 16), and the log records the draw, so a resume
+/// sends the same seeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_draw_sends_seeds_of_its_own_and_its_log_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::start(|_, _| Reply::completion("FINAL ANSWER: 7")).await;
+    let out = hone(&server, dir.path())
+        .args(["solve", "--json", "--kind", "math"])
+        .args(["--strategy", "best-of-n", "--n", "3", "--draw", "2"])
+        .args(["--run-id", "second-try"])
+        .arg("What is 3 + 4?")
+        .output()
+        .unwrap();
+    let v = json_of(&out, 3);
+    assert_eq!(v["search"]["attempts"].as_array().map(Vec::len), Some(3));
+    let mut seeds: Vec<u64> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.json()["seed"].as_u64())
+        .collect();
+    seeds.sort();
+    assert_eq!(seeds, [(2 << 16) + 1, (2 << 16) + 2, (2 << 16) + 3]);
+    let log = std::fs::read_to_string(dir.path().join("runs/second-try.jsonl")).unwrap();
+    let header: serde_json::Value =
+        serde_json::from_str(log.lines().next().expect("a header line")).unwrap();
+    assert_eq!(header["meta"]["draw"], 2, "{header}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mcts_run_log_renders_and_resumes() {
     let dir = tempfile::tempdir().unwrap();

@@ -42,6 +42,10 @@ pub const STRATEGIES: [&str; 5] = [
     "rethink-mcts",
 ];
 
+fn is_first_draw(draw: &u32) -> bool {
+    *draw == 0
+}
+
 /// Settings that shape the graph, stored in the log header so a resume
 /// rebuilds exactly the same graph (RethinkMCTS keeps its own settings in
 /// its state).
@@ -78,6 +82,11 @@ pub struct RunHeader {
     /// recorded had none.
     #[serde(default)]
     pub stuck_temperature: Option<f32>,
+    /// Which independent draw of the task this run is
+    /// ([`RefineConfig::draw`]): 0, left out of the header, keeps the seeds
+    /// runs always had.
+    #[serde(default, skip_serializing_if = "is_first_draw")]
+    pub draw: u32,
     /// Scoring, templates and cache; absent in logs written before they
     /// were recorded.
     #[serde(default)]
@@ -138,6 +147,7 @@ impl RunHeader {
             memory: DEFAULT_MEMORY,
             critic: CriticPolicy::Always,
             stuck_temperature: RefineConfig::DEFAULT_STUCK_TEMPERATURE,
+            draw: 0,
             settings: None,
         }
     }
@@ -168,7 +178,8 @@ impl RunHeader {
             .with_temperature(self.temperature)
             .with_max_tokens(self.max_tokens)
             .with_critic_policy(self.critic)
-            .with_stuck_temperature(self.stuck_temperature);
+            .with_stuck_temperature(self.stuck_temperature)
+            .with_draw(self.draw);
         let linear = |graph| Search::Linear {
             strategy: self.strategy.clone(),
             graph,

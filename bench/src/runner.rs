@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use hone_agents::header::Search;
+use hone_agents::header::{RunHeader, Search};
 use hone_agents::mcts::MctsState;
 use hone_agents::outcome::{AfterSearch, RunSummary, ScoringError};
 use hone_agents::refine::{RefineConfig, RefineState, TaskKind};
@@ -202,12 +202,13 @@ impl BenchRun {
         let started = Instant::now();
         let log_name = RunDir::log_of(item.id(), sample);
         let log = root.join(&log_name);
-        let search = self.header.strategy.search(
-            self.config
-                .clone()
-                .with_harness(harness.clone())
-                .with_draw(sample),
-        )?;
+        // The item's log records its draw, so `hone resume` of it draws
+        // the same seeds.
+        let header = RunHeader {
+            draw: sample,
+            ..self.header.strategy.clone()
+        };
+        let search = header.search(self.config.clone().with_harness(harness.clone()))?;
         let summary = if resumable(&log) {
             search.resume(&log, RunOptions::default()).await?
         } else {
@@ -219,7 +220,7 @@ impl BenchRun {
                 .with_run_id(log.file_stem().unwrap_or_default().to_string_lossy())
                 .with_log(&log)
                 .with_budget(self.budget())
-                .with_meta(self.header.strategy.to_meta());
+                .with_meta(header.to_meta());
             self.fresh(&search, item, options).await?
         };
         if let StopReason::NodeFailed { node, error } = &summary.stop {

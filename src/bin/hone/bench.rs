@@ -140,9 +140,10 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
     if args.samples == 0 {
         bail!("--samples must be at least 1");
     }
-    if args.samples > 1 && s.temperature <= 0.0 {
+    if args.samples > 1 && !s.draws_differ() {
         bail!(
-            "--samples {} needs --temperature above 0: at temperature 0 every draw is the same",
+            "--samples {} needs sampling (--temperature above 0, or best-of-n with --n above 1): \
+             at temperature 0 every draw is the same",
             args.samples
         );
     }

@@ -191,6 +191,13 @@ impl StrategyArgs {
     pub fn chosen(&self) -> Strategy {
         self.strategy.unwrap_or(Strategy::SelfRefine)
     }
+
+    /// Whether independent draws of one task can differ: some call is
+    /// sampled above temperature 0 (every call, or best-of-n's samples).
+    pub fn draws_differ(&self) -> bool {
+        self.temperature > 0.0
+            || (self.chosen() == Strategy::BestOfN && self.n > 1 && self.sample_temperature > 0.0)
+    }
 }
 
 /// `--stuck-temperature`: a temperature, or `off`.
@@ -275,6 +282,11 @@ pub struct SolveArgs {
     pub reference: Option<String>,
     #[command(flatten)]
     pub strategy: StrategyArgs,
+    /// Independent try of the same task: every sampled call of draw N gets
+    /// seeds (and cache entries) of its own, so --draw 1, 2, ... are fresh
+    /// tries of a sampling strategy; 0 keeps the seeds runs always had.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub draw: u32,
     /// Run id (default: date, time and a random suffix).
     #[arg(long)]
     pub run_id: Option<String>,
@@ -366,8 +378,8 @@ pub struct BenchRunArgs {
     /// cut off and resume on the next call).
     #[arg(long, value_name = "SECS")]
     pub max_run_seconds: Option<f64>,
-    /// Independent draws per item, for unbiased pass@k (needs
-    /// --temperature above 0: at 0 every draw is the same).
+    /// Independent draws per item, for unbiased pass@k (needs sampling:
+    /// --temperature above 0, or best-of-n with --n above 1).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub samples: u32,
     #[command(flatten)]

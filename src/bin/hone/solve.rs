@@ -446,6 +446,7 @@ pub fn run_header(args: &StrategyArgs, model: &str) -> RunHeader {
         memory: args.memory,
         critic: args.critic.policy(),
         stuck_temperature: args.stuck_temperature.0,
+        draw: 0,
         settings: None,
     }
 }
@@ -553,6 +554,7 @@ pub async fn solve(global: &Global, config: &ConfigFile, args: SolveArgs) -> Res
     let templates = crate::models::templates_from(settings.templates.as_deref())?;
     let meta = RunHeader {
         settings: Some(settings),
+        draw: args.draw,
         ..run_header(&args.strategy, &model.descriptor().to_string())
     };
     let sandbox = sandbox();
