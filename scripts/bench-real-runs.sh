@@ -15,7 +15,9 @@ cargo build --release --bin hone
 HONE=target/release/hone
 [ -n "${CARGO_TARGET_DIR:-}" ] && HONE="$CARGO_TARGET_DIR/release/hone"
 
-run() { "$HONE" bench run "$@"; }
+# Four items at a time share the local model's batch (about 1.7x the
+# throughput of one at a time on 2 cores).
+run() { "$HONE" bench run "$@" --jobs 4; }
 
 run humaneval --out "$OUT/he-single-shot" --strategy single-shot
 run humaneval --out "$OUT/he-self-refine" --strategy self-refine --max-calls 4
