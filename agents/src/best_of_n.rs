@@ -224,17 +224,29 @@ pub fn best_of_n_graph(
     // only when it did not pass its checks, so an answer the tests verify
     // costs what single-shot costs.
     let offset = usize::from(greedy_first);
+    let sample_temperature = settings.temperature;
     GraphBuilder::new("best-of-n")
         .node(
             "start",
             node_fn(move |s: RefineState, ctx: NodeContext| {
                 let cfg = first_cfg.clone();
                 async move {
-                    if greedy_first {
-                        draw(s, &ctx, &cfg, 0).await
+                    let s = if greedy_first {
+                        draw(s, &ctx, &cfg, 0).await?
                     } else {
-                        Ok(s)
+                        s
+                    };
+                    // Said before the samples start, so a reader of the
+                    // trajectory sees why more answers follow.
+                    if n > offset && !(greedy_first && crate::refine::verified_by_check(&s)) {
+                        AgentEvent::Sampling {
+                            samples: n - offset,
+                            temperature: sample_temperature,
+                            after_failed_first: greedy_first,
+                        }
+                        .emit(&ctx);
                     }
+                    Ok(s)
                 }
             }),
         )
@@ -414,14 +426,29 @@ mod tests {
             let cfg = RefineConfig::new(model.clone(), Arc::new(crate::templates::embedded()))
                 .with_max_tokens(32)
                 .with_verifier(SaysGood);
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
             let out = best_of_n_graph(cfg, BestOfN::default())
                 .unwrap()
                 .run(
                     RefineState::new("q", TaskKind::Code, 1),
-                    RunOptions::default(),
+                    RunOptions::default().with_events(tx),
                 )
                 .await
                 .unwrap();
+            let mut sampling = Vec::new();
+            while let Ok(event) = rx.try_recv() {
+                if let Some(AgentEvent::Sampling {
+                    samples,
+                    after_failed_first,
+                    ..
+                }) = AgentEvent::from_run_event(&event)
+                {
+                    sampling.push((samples, after_failed_first));
+                }
+            }
+            // The samples are announced only when they are drawn.
+            let announced: &[(usize, bool)] = if calls == 1 { &[] } else { &[(3, true)] };
+            assert_eq!(sampling, announced, "{greedy}");
             let temperatures: Vec<_> = model
                 .requests()
                 .iter()

@@ -60,6 +60,16 @@ pub enum AgentEvent {
         /// Its sampling temperature.
         temperature: f32,
     },
+    /// Best-of-n is about to draw `samples` sampled answers: its first
+    /// (greedy) answer did not pass its checks, or every answer is sampled.
+    Sampling {
+        /// How many answers are drawn.
+        samples: usize,
+        /// Their sampling temperature.
+        temperature: f32,
+        /// Whether a greedy first answer came before and failed its checks.
+        after_failed_first: bool,
+    },
     /// A verifier checked an attempt.
     Evidence {
         /// 1-based attempt or sample number.

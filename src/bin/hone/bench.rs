@@ -454,9 +454,17 @@ fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Resul
     if let Some(file) = html {
         let page = hone_bench::html::html_report(&runs, &|run, result| {
             let log = run.dir.join(&result.log);
+            if !log.exists() {
+                // Published run directories often keep only header and
+                // results; say so once per item instead of an io error.
+                return Some(format!(
+                    "(no trajectory: {} is not there; this run directory was kept without its runs/ logs)",
+                    log.display()
+                ));
+            }
             Some(match crate::runs::render(&log) {
                 Ok(text) => text,
-                Err(e) => format!("(no trajectory: {e:#})"),
+                Err(e) => format!("(no trajectory: {e})"),
             })
         })?;
         let tmp = file.with_extension("html.tmp");

@@ -216,6 +216,18 @@ fn print_agent_event(event: &AgentEvent) {
         AgentEvent::Stuck { round, temperature } => eprintln!(
             "    the last attempt repeated an earlier one; attempt {round} is sampled at temperature {temperature}"
         ),
+        AgentEvent::Sampling {
+            samples,
+            temperature,
+            after_failed_first: true,
+        } => eprintln!(
+            "    attempt 1 did not pass its checks: drawing {samples} more at temperature {temperature}; the checks pick the best"
+        ),
+        AgentEvent::Sampling {
+            samples,
+            temperature,
+            ..
+        } => eprintln!("    drawing {samples} answers at temperature {temperature}"),
         AgentEvent::Reflection { trial, reflection } => {
             eprintln!("    reflection after trial {trial}:\n{}", indent(reflection))
         }
