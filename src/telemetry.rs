@@ -59,6 +59,11 @@ pub enum TelemetryError {
     AlreadyInstalled(#[from] tracing_subscriber::util::TryInitError),
 }
 
+/// The log filter when `RUST_LOG` is unset: warnings, except llama.cpp's
+/// own, which at model load are about the GGUF file (a token's type, say)
+/// and nothing a user can act on; its errors still show.
+pub const DEFAULT_LOG_FILTER: &str = "warn,llama-cpp-2=error";
+
 /// Keeps span export running; dropping it flushes and stops the exporter.
 #[derive(Debug, Default)]
 pub struct Telemetry {
@@ -68,12 +73,12 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// Installs the global subscriber: log lines to stderr filtered by
-    /// `RUST_LOG` (default `warn`), plus OTLP export when an endpoint
+    /// `RUST_LOG` (default [`DEFAULT_LOG_FILTER`]), plus OTLP export when an endpoint
     /// variable is set (see the [module docs](self)).
     pub fn init() -> Result<Telemetry, TelemetryError> {
         let endpoint = traces_endpoint(|name| std::env::var(name).ok());
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
         let fmt = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_filter(filter);
@@ -176,4 +181,18 @@ where
             endpoint: Some(endpoint.to_string()),
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DEFAULT_LOG_FILTER;
+
+    #[test]
+    fn the_default_log_filter_parses_with_its_llama_cpp_directive() {
+        // `EnvFilter::new` drops a directive it cannot parse without a word.
+        let filter = tracing_subscriber::EnvFilter::try_new(DEFAULT_LOG_FILTER)
+            .expect("every directive parses");
+        let text = filter.to_string();
+        assert!(text.contains("llama-cpp-2=error"), "{text}");
+    }
 }

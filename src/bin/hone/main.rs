@@ -20,7 +20,9 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("warning: no span export: {e}");
             let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+                .with_env_filter(tracing_subscriber::EnvFilter::new(
+                    hone::telemetry::DEFAULT_LOG_FILTER,
+                ))
                 .with_writer(std::io::stderr)
                 .try_init();
             hone::telemetry::Telemetry::default()
