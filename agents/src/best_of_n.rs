@@ -225,6 +225,14 @@ pub fn best_of_n_graph(
     // costs what single-shot costs.
     let offset = usize::from(greedy_first);
     let sample_temperature = settings.temperature;
+    // How many samples follow `start`: none after a verified greedy answer.
+    let samples_to_draw = move |s: &RefineState| {
+        if greedy_first && crate::refine::verified_by_check(s) {
+            0
+        } else {
+            n - offset
+        }
+    };
     GraphBuilder::new("best-of-n")
         .node(
             "start",
@@ -238,9 +246,10 @@ pub fn best_of_n_graph(
                     };
                     // Said before the samples start, so a reader of the
                     // trajectory sees why more answers follow.
-                    if n > offset && !(greedy_first && crate::refine::verified_by_check(&s)) {
+                    let samples = samples_to_draw(&s);
+                    if samples > 0 {
                         AgentEvent::Sampling {
-                            samples: n - offset,
+                            samples,
                             temperature: sample_temperature,
                             after_failed_first: greedy_first,
                         }
@@ -254,13 +263,7 @@ pub fn best_of_n_graph(
             "start",
             "sample",
             "select",
-            move |s: &RefineState| {
-                if greedy_first && crate::refine::verified_by_check(s) {
-                    Vec::new()
-                } else {
-                    vec![s.clone(); n - offset]
-                }
-            },
+            move |s: &RefineState| vec![s.clone(); samples_to_draw(s)],
             |mut parent: RefineState, outputs: Vec<RefineState>| {
                 let before = parent.attempts.len();
                 for out in outputs {

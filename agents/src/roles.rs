@@ -212,12 +212,12 @@ fn is_stuck(s: &RefineState) -> bool {
         TaskKind::Code => extract_code(&a.answer).trim().to_string(),
         _ => a.answer.trim().to_string(),
     };
-    let failure = |a: &Attempt| {
+    fn failure(a: &Attempt) -> Option<&str> {
         a.evidence
             .as_ref()
             .filter(|e| e.verified() == Some(false))
-            .map(|e| e.feedback.clone())
-    };
+            .map(|e| e.feedback.as_str())
+    }
     let (last_key, last_failure) = (key(last), failure(last));
     earlier
         .iter()
