@@ -300,6 +300,7 @@ mod tests {
                         output_tokens: 5,
                         wall_ms: 10.0,
                         log: "runs/x.jsonl".into(),
+                        critic: None,
                     }
                 }
             })

@@ -19,6 +19,8 @@
 //!    bootstrap intervals for costs, exact McNemar for paired pass/fail
 //!    comparisons, merging of shards, and a self-contained HTML report
 //!    with SVG charts ([`html`]).
+//! 5. **Protocols** with their own interaction and scoring:
+//!    [`realcritic`] (critiques judged by the corrections they lead to).
 //!
 //! ```no_run
 //! # async fn demo(config: hone_agents::refine::RefineConfig, header: hone_bench::results::BenchHeader)
@@ -46,6 +48,7 @@
 pub mod datasets;
 pub mod html;
 pub mod item;
+pub mod realcritic;
 pub mod results;
 pub mod review;
 pub mod runner;

@@ -77,6 +77,9 @@ pub struct ItemBudget {
     pub max_seconds: Option<f64>,
 }
 
+/// Name prefixes of the templates only a protocol sends, never a strategy.
+pub const PROTOCOL_TEMPLATE_PREFIXES: [&str; 1] = ["realcritic_"];
+
 /// What makes a run reproducible; written once as `header.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchHeader {
@@ -161,11 +164,19 @@ impl BenchHeader {
         }
     }
 
-    /// Records the sha256 of every template of `templates`.
+    /// Records the sha256 of every template of `templates` a strategy may
+    /// send (the protocols' own templates, e.g. `realcritic_*`, are
+    /// recorded by their own headers, so adding one does not turn every
+    /// existing run into another run).
     pub fn with_templates(mut self, templates: &hone_core::templates::Templates) -> Self {
         self.templates = templates
             .names()
             .into_iter()
+            .filter(|name| {
+                !PROTOCOL_TEMPLATE_PREFIXES
+                    .iter()
+                    .any(|p| name.starts_with(p))
+            })
             .filter_map(|name| {
                 let source = templates.source(name)?;
                 Some((name.to_string(), sha256_hex(source.as_bytes())))
@@ -237,6 +248,10 @@ pub struct ItemResult {
     pub wall_ms: f64,
     /// The item's run log, relative to the run directory.
     pub log: String,
+    /// RealCritic's record of the item (its set, the critiqued solution's
+    /// correctness, the strict extraction's score), in RealCritic runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critic: Option<crate::realcritic::CriticRecord>,
 }
 
 /// Why a run directory could not be used.
@@ -305,7 +320,7 @@ impl RunDir {
     /// Opens (creating if needed) `dir` for a run with `header`. An existing
     /// run must have the same header; its finished items are kept and a
     /// torn last line is cut off.
-    pub fn open(dir: &Path, header: &BenchHeader) -> Result<RunDir, ResultsError> {
+    pub fn open<H: DirHeader>(dir: &Path, header: &H) -> Result<RunDir, ResultsError> {
         std::fs::create_dir_all(dir.join(RUNS_DIR)).map_err(io_err(dir))?;
         // One writer per directory, for as long as this `RunDir` lives,
         // taken before the header or the results are read or written.
@@ -322,8 +337,8 @@ impl RunDir {
         }
         let header_path = dir.join(HEADER_FILE);
         if header_path.exists() {
-            let existing = read_header(dir)?;
-            let differ = existing.differences(header, false);
+            let existing: H = read_header_as(dir)?;
+            let differ = existing.run_differences(header);
             if !differ.is_empty() {
                 return Err(ResultsError::OtherRun {
                     dir: dir.to_path_buf(),
@@ -406,14 +421,34 @@ impl RunDir {
     }
 }
 
+/// What a run directory's `header.json` holds: a strategy run's
+/// [`BenchHeader`], or a protocol's own header (RealCritic's
+/// [`CriticHeader`](crate::realcritic::CriticHeader)).
+pub trait DirHeader: Serialize + serde::de::DeserializeOwned {
+    /// The fields in which `other` would be a different run (a rerun with
+    /// such a header may not continue this directory).
+    fn run_differences(&self, other: &Self) -> Vec<String>;
+}
+
+impl DirHeader for BenchHeader {
+    fn run_differences(&self, other: &Self) -> Vec<String> {
+        self.differences(other, false)
+    }
+}
+
 /// Reads `dir`'s header.
 pub fn read_header(dir: &Path) -> Result<BenchHeader, ResultsError> {
+    read_header_as(dir)
+}
+
+/// Reads `dir`'s header as `H`.
+pub fn read_header_as<H: serde::de::DeserializeOwned>(dir: &Path) -> Result<H, ResultsError> {
     let path = dir.join(HEADER_FILE);
     let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
     serde_json::from_str(&text).map_err(|e| ResultsError::Malformed {
         path,
         line: e.line(),
-        detail: format!("not a hone bench header: {e}"),
+        detail: format!("not a hone bench header of this kind: {e}"),
     })
 }
 
@@ -485,7 +520,28 @@ mod tests {
             wall_ms: 1.0,
             log: RunDir::log_of(id, 0),
             sample: 0,
+            critic: None,
         }
+    }
+
+    #[test]
+    fn a_strategy_header_leaves_out_the_protocols_templates() {
+        let templates = hone_agents::templates::embedded();
+        assert!(templates
+            .names()
+            .iter()
+            .any(|n| n.starts_with("realcritic_")));
+        let h = header().with_templates(&templates);
+        assert!(
+            h.templates.contains_key("refine_critic.j2"),
+            "{:?}",
+            h.templates
+        );
+        assert!(
+            !h.templates.keys().any(|n| n.starts_with("realcritic_")),
+            "{:?}",
+            h.templates
+        );
     }
 
     fn header() -> BenchHeader {

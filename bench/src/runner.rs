@@ -42,6 +42,9 @@ pub enum ItemError {
     /// A node failed (e.g. the model endpoint kept failing).
     #[error("{0}")]
     NodeFailed(String),
+    /// RealCritic's grader could not grade an answer.
+    #[error(transparent)]
+    Grade(#[from] crate::realcritic::grade::GradeError),
 }
 
 /// Why a run stopped early.
@@ -244,6 +247,7 @@ impl BenchRun {
             output_tokens: usage.output_tokens,
             wall_ms: started.elapsed().as_secs_f64() * 1000.0,
             log: log_name,
+            critic: None,
         })
     }
 

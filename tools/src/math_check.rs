@@ -44,6 +44,13 @@ use crate::answer::{answers_equal, Equivalence};
 /// The in-guest checker: defines `_main(payload)`.
 const CHECKER: &str = include_str!("math_check.py");
 
+/// The in-guest checker's Python source, for other guest programs that
+/// build on its LaTeX converter (`latex_to_plain`, `parse`): RealCritic's
+/// reference grader in hone-bench does.
+pub fn checker_source() -> &'static str {
+    CHECKER
+}
+
 /// Why a symbolic check could not be made at all. Answers that cannot be
 /// parsed or compared are [`Equivalence::Unknown`], not errors.
 ///

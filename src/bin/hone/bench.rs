@@ -45,7 +45,7 @@ async fn load_suite(name: &str, sandbox: &Sandbox) -> Result<Suite> {
     let path = Path::new(name);
     if !path.exists() {
         bail!(
-            "no suite {name:?}: the built-in suites are {}, or give a .jsonl file",
+            "no suite {name:?}: the built-in suites are {} (and the protocol realcritic), or give a .jsonl file",
             hone_bench::datasets::BUILTIN.join(", ")
         );
     }
@@ -74,7 +74,7 @@ fn select(suite: &Suite, args: &BenchRunArgs) -> Result<Vec<Item>> {
 /// The model as the header records it: backend, name and the endpoint's
 /// host (not its path, nor a local file's path, which differ between the
 /// machines of one sharded run; a local file is identified by its sha256).
-fn model_identity(d: &hone_core::ModelDescriptor) -> String {
+pub(crate) fn model_identity(d: &hone_core::ModelDescriptor) -> String {
     let host = d
         .endpoint
         .as_deref()
@@ -95,7 +95,7 @@ fn model_identity(d: &hone_core::ModelDescriptor) -> String {
 }
 
 /// sha256 of the local model file, where the backend is the local model.
-fn model_sha256(choice: &ModelChoice) -> Option<String> {
+pub(crate) fn model_sha256(choice: &ModelChoice) -> Option<String> {
     let ModelChoice::Local { path, model, .. } = choice else {
         return None;
     };
@@ -124,6 +124,16 @@ fn model_sha256(choice: &ModelChoice) -> Option<String> {
 }
 
 async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result<ExitCode> {
+    if args.suite == "realcritic" {
+        return crate::realcritic::run(global, config, args).await;
+    }
+    let rc = &args.realcritic;
+    if rc.data.is_some() || rc.mode.is_some() || rc.sets.is_some() {
+        bail!(
+            "--data, --mode and --sets belong to suite realcritic, not {}",
+            args.suite
+        );
+    }
     let shard = args
         .shard
         .as_deref()
@@ -236,12 +246,7 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
         .filter(|((id, sample), _)| wanted.contains(id.as_str()) && *sample < args.samples)
         .map(|(_, r)| r.passed)
         .collect();
-    let tally = Mutex::new(Tally {
-        done: already.len(),
-        passed: already.iter().filter(|p| **p).count(),
-        ..Tally::default()
-    });
-    let bar = progress_bar(total);
+    let reporter = Reporter::new(total, already.len(), already.iter().filter(|p| **p).count());
     eprintln!(
         "hone bench: {} on {} ({} of {} items{}) into {}",
         s.chosen().name(),
@@ -251,53 +256,9 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
         shard.map(|s| format!(", shard {s}")).unwrap_or_default(),
         args.out.display()
     );
-    let on_progress = |p: Progress<'_>| {
-        let Ok(mut t) = tally.lock() else { return };
-        match p {
-            Progress::Skipped(n) => {
-                let line = format!("{n} item(s) already done, skipped");
-                show(&bar, &line);
-            }
-            Progress::Finished(r) => {
-                t.done += 1;
-                t.passed += usize::from(r.passed);
-                t.calls += r.calls;
-                t.tokens += r.input_tokens + r.output_tokens;
-                let draw = if r.sample > 0 {
-                    format!(" (draw {})", r.sample)
-                } else {
-                    String::new()
-                };
-                let line = format!(
-                    "{}{draw} {} ({} calls, {:.1} s) | {}",
-                    r.id,
-                    if r.passed { "PASS" } else { "fail" },
-                    r.calls,
-                    r.wall_ms / 1000.0,
-                    t.line(total)
-                );
-                show(&bar, &line);
-            }
-            Progress::Failed { id, error } => {
-                t.failed += 1;
-                show(
-                    &bar,
-                    &format!("{id} ERROR (not recorded; a rerun retries it): {error}"),
-                );
-            }
-        }
-        if let Some(bar) = &bar {
-            bar.set_position(t.done as u64);
-            bar.set_message(t.line(total));
-        }
-    };
-    if let Some(bar) = &bar {
-        bar.set_position(already.len() as u64);
-    }
+    let on_progress = |p: Progress<'_>| reporter.report(p);
     let totals = bench.run(&items, &mut dir, &on_progress).await?;
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    reporter.finish();
     let data = RunData::read(&args.out)?;
     print!("{}", markdown_table(&[data.summary()]));
     if totals.stopped_by_budget {
@@ -346,6 +307,84 @@ impl Tally {
                 String::new()
             }
         )
+    }
+}
+
+/// Progress of a run as it goes: a bar with the score so far on a
+/// terminal, one line per item otherwise.
+pub(crate) struct Reporter {
+    bar: Option<ProgressBar>,
+    tally: Mutex<Tally>,
+    total: usize,
+}
+
+impl Reporter {
+    /// A reporter for `total` items of which `done` (`passed` of them
+    /// passing) an earlier call recorded.
+    pub(crate) fn new(total: usize, done: usize, passed: usize) -> Reporter {
+        let bar = progress_bar(total);
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+        }
+        Reporter {
+            bar,
+            tally: Mutex::new(Tally {
+                done,
+                passed,
+                ..Tally::default()
+            }),
+            total,
+        }
+    }
+
+    /// Reports one event of the run.
+    pub(crate) fn report(&self, p: Progress<'_>) {
+        let Ok(mut t) = self.tally.lock() else { return };
+        let (bar, total) = (&self.bar, self.total);
+        match p {
+            Progress::Skipped(n) => {
+                let line = format!("{n} item(s) already done, skipped");
+                show(bar, &line);
+            }
+            Progress::Finished(r) => {
+                t.done += 1;
+                t.passed += usize::from(r.passed);
+                t.calls += r.calls;
+                t.tokens += r.input_tokens + r.output_tokens;
+                let draw = if r.sample > 0 {
+                    format!(" (draw {})", r.sample)
+                } else {
+                    String::new()
+                };
+                let line = format!(
+                    "{}{draw} {} ({} calls, {:.1} s) | {}",
+                    r.id,
+                    if r.passed { "PASS" } else { "fail" },
+                    r.calls,
+                    r.wall_ms / 1000.0,
+                    t.line(total)
+                );
+                show(bar, &line);
+            }
+            Progress::Failed { id, error } => {
+                t.failed += 1;
+                show(
+                    bar,
+                    &format!("{id} ERROR (not recorded; a rerun retries it): {error}"),
+                );
+            }
+        }
+        if let Some(bar) = bar {
+            bar.set_position(t.done as u64);
+            bar.set_message(t.line(total));
+        }
+    }
+
+    /// Clears the bar.
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 

@@ -384,6 +384,28 @@ pub struct BenchRunArgs {
     pub samples: u32,
     #[command(flatten)]
     pub strategy: StrategyArgs,
+    #[command(flatten)]
+    pub realcritic: RealCriticArgs,
+}
+
+/// The settings of suite `realcritic` (the other suites take none of them).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "RealCritic (suite `realcritic`)")]
+pub struct RealCriticArgs {
+    /// The data: RealCritic's `data/mix_data` directory (`<set>/test.jsonl`),
+    /// a directory of `<set>.jsonl` files, or one set's `.jsonl` file.
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// direct (solve), cross (critique the dataset's solution), self (solve,
+    /// then critique the answer) or iterative (cross over --rounds rounds).
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+    /// Sets to run (comma-separated) [default: all eight].
+    #[arg(long, value_delimiter = ',', value_name = "SET,...")]
+    pub sets: Option<Vec<String>>,
+    /// iterative: critique rounds (only the last is scored).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub rounds: u32,
 }
 
 /// The strategy and its settings: the same flags for `hone solve` and
@@ -472,9 +494,10 @@ pub struct StrategyArgs {
     /// Most wall time for the whole run, in seconds.
     #[arg(long)]
     pub max_seconds: Option<f64>,
-    /// Most generated tokens per model call.
-    #[arg(long, default_value_t = 768)]
-    pub max_tokens: u32,
+    /// Most generated tokens per model call [default: 768; RealCritic:
+    /// 2048, its reference's limit].
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
     /// Sampling temperature.
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f32,

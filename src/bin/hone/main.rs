@@ -6,6 +6,7 @@ mod judge;
 #[cfg(feature = "local")]
 mod local;
 mod models;
+mod realcritic;
 mod runs;
 mod solve;
 

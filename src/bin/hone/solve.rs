@@ -445,12 +445,15 @@ fn read_requirements(args: &SolveArgs, task: &str) -> Result<Vec<String>> {
     Ok(parse_requirements(task))
 }
 
+/// Most generated tokens per call when `--max-tokens` is not given.
+pub const DEFAULT_MAX_TOKENS: u32 = 768;
+
 /// The run-log header of a run with these strategy flags on `model`.
 pub fn run_header(args: &StrategyArgs, model: &str) -> RunHeader {
     RunHeader {
         strategy: args.chosen().name().into(),
         temperature: args.temperature,
-        max_tokens: args.max_tokens,
+        max_tokens: args.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
         model: model.to_string(),
         n: args.n,
         sample_temperature: args.sample_temperature,

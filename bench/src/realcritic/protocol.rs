@@ -1,0 +1,228 @@
+//! RealCritic's modes as one hone graph, so an item is checkpointed,
+//! resumable and traced like any run.
+//!
+//! ```text
+//! direct ──(self)──► critique ──(rounds left)──► critique …
+//!   └──(direct)──► end       └──► end
+//! ```
+//!
+//! Direct and self runs start at `direct`; cross and iterative runs at
+//! `critique`.
+//!
+//! * `direct`: system prompt `realcritic_direct.j2`, the question as the
+//!   user message.
+//! * `critique`: system prompt `realcritic_critique.j2`, the problem and the
+//!   solution to check as the user message (`realcritic_critique_user.j2`):
+//!   the dataset's `reasoning` (cross, iterative) or the model's own direct
+//!   answer (self). In iterative mode every round after the first continues
+//!   the conversation: each earlier critique as an assistant turn followed by
+//!   `realcritic_recheck.j2`.
+//!
+//! Every call is greedy (temperature 0, top-p 1). The reference answer never
+//! enters the state: scoring happens on the host after the graph ends.
+
+use std::sync::Arc;
+
+use hone_core::graph::{node_fn, Graph, GraphBuilder, NodeContext, NodeError, Route};
+use hone_core::templates::Templates;
+use hone_core::{ChatRequest, LanguageModel, Message};
+use serde::{Deserialize, Serialize};
+
+/// Which RealCritic protocol a run follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Solve the question (no critique): the baseline.
+    Direct,
+    /// Critique and correct the dataset's solution.
+    Cross,
+    /// Solve directly, then critique and correct the model's own answer.
+    #[serde(rename = "self")]
+    SelfCritique,
+    /// Cross critique repeated for `rounds` rounds in one conversation;
+    /// only the last round is scored.
+    Iterative,
+}
+
+impl Mode {
+    /// The name the CLI takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Direct => "direct",
+            Mode::Cross => "cross",
+            Mode::SelfCritique => "self",
+            Mode::Iterative => "iterative",
+        }
+    }
+
+    /// Parses a CLI name.
+    pub fn parse(text: &str) -> Result<Mode, String> {
+        match text {
+            "direct" => Ok(Mode::Direct),
+            "cross" => Ok(Mode::Cross),
+            "self" => Ok(Mode::SelfCritique),
+            "iterative" => Ok(Mode::Iterative),
+            other => Err(format!(
+                "unknown RealCritic mode {other:?}: direct, cross, self or iterative"
+            )),
+        }
+    }
+}
+
+/// The state of one item's run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriticState {
+    /// The mode.
+    pub mode: Mode,
+    /// Critique rounds (1 except in iterative mode).
+    pub rounds: u32,
+    /// The question.
+    pub question: String,
+    /// The dataset's solution (critiqued in cross and iterative modes).
+    pub reasoning: String,
+    /// The model's direct answer (direct and self modes).
+    pub direct: Option<String>,
+    /// The critiques, one per round.
+    pub critiques: Vec<String>,
+}
+
+impl CriticState {
+    /// The start of an item's run.
+    pub fn new(mode: Mode, rounds: u32, question: &str, reasoning: &str) -> Self {
+        CriticState {
+            mode,
+            rounds: if mode == Mode::Iterative {
+                rounds.max(1)
+            } else {
+                1
+            },
+            question: question.to_string(),
+            reasoning: reasoning.to_string(),
+            direct: None,
+            critiques: Vec::new(),
+        }
+    }
+
+    /// The output that is scored: the last critique, else the direct answer.
+    pub fn final_output(&self) -> Option<&str> {
+        self.critiques
+            .last()
+            .or(self.direct.as_ref())
+            .map(String::as_str)
+    }
+}
+
+/// Model settings of a RealCritic run.
+#[derive(Clone)]
+pub struct CriticConfig {
+    /// The model under test.
+    pub model: Arc<dyn LanguageModel>,
+    /// Prompt templates (the `realcritic_*.j2` ones are used).
+    pub templates: Arc<Templates>,
+    /// Token limit per call (the reference: 2,048).
+    pub max_tokens: u32,
+}
+
+fn greedy(messages: Vec<Message>, template: &str, max_tokens: u32) -> ChatRequest {
+    let mut request = ChatRequest::new(messages)
+        .with_temperature(0.0)
+        .with_max_tokens(max_tokens);
+    request.sampling.top_p = Some(1.0);
+    request.template = Some(template.to_string());
+    request
+}
+
+async fn direct(
+    cfg: &CriticConfig,
+    mut state: CriticState,
+    ctx: NodeContext,
+) -> Result<CriticState, NodeError> {
+    let system = cfg
+        .templates
+        .render("realcritic_direct.j2", serde_json::json!({}))?;
+    let request = greedy(
+        vec![
+            Message::system(system.trim()),
+            Message::user(state.question.clone()),
+        ],
+        "realcritic_direct.j2",
+        cfg.max_tokens,
+    );
+    let response = ctx.chat(cfg.model.as_ref(), &request).await?;
+    state.direct = Some(response.first_text().trim().to_string());
+    Ok(state)
+}
+
+async fn critique(
+    cfg: &CriticConfig,
+    mut state: CriticState,
+    ctx: NodeContext,
+) -> Result<CriticState, NodeError> {
+    let t = &cfg.templates;
+    let solution = match state.mode {
+        Mode::SelfCritique => state.direct.clone().unwrap_or_default(),
+        _ => state.reasoning.clone(),
+    };
+    let system = t.render("realcritic_critique.j2", serde_json::json!({}))?;
+    let user = t.render(
+        "realcritic_critique_user.j2",
+        serde_json::json!({"question": state.question, "solution": solution}),
+    )?;
+    let mut messages = vec![Message::system(system.trim()), Message::user(user.trim())];
+    let mut template = "realcritic_critique.j2";
+    if !state.critiques.is_empty() {
+        let recheck = t.render("realcritic_recheck.j2", serde_json::json!({}))?;
+        for earlier in &state.critiques {
+            messages.push(Message::assistant(earlier.clone()));
+            messages.push(Message::user(recheck.trim()));
+        }
+        template = "realcritic_recheck.j2";
+    }
+    let request = greedy(messages, template, cfg.max_tokens);
+    let response = ctx.chat(cfg.model.as_ref(), &request).await?;
+    state
+        .critiques
+        .push(response.first_text().trim().to_string());
+    Ok(state)
+}
+
+/// The graph of `mode`: it starts at `direct` (direct, self) or at
+/// `critique` (cross, iterative).
+pub fn graph(
+    cfg: CriticConfig,
+    mode: Mode,
+) -> Result<Graph<CriticState>, hone_core::graph::GraphError> {
+    let (a, b) = (cfg.clone(), cfg);
+    let entry = match mode {
+        Mode::Direct | Mode::SelfCritique => "direct",
+        Mode::Cross | Mode::Iterative => "critique",
+    };
+    GraphBuilder::<CriticState>::new(format!("realcritic-{}", mode.name()))
+        .node(
+            "direct",
+            node_fn(move |s, ctx| {
+                let cfg = a.clone();
+                async move { direct(&cfg, s, ctx).await }
+            }),
+        )
+        .router("direct", &["critique"], |s: &CriticState| match s.mode {
+            Mode::SelfCritique => Route::to("critique"),
+            _ => Route::End,
+        })
+        .node(
+            "critique",
+            node_fn(move |s, ctx| {
+                let cfg = b.clone();
+                async move { critique(&cfg, s, ctx).await }
+            }),
+        )
+        .router("critique", &["critique"], |s: &CriticState| {
+            if (s.critiques.len() as u32) < s.rounds {
+                Route::to("critique")
+            } else {
+                Route::End
+            }
+        })
+        .entry(entry)
+        .build()
+}

@@ -1,0 +1,108 @@
+//! What a RealCritic run directory records: its header and, per item, the
+//! protocol's own fields next to the usual result.
+
+use std::collections::BTreeMap;
+
+use hone_core::templates::Templates;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::protocol::Mode;
+use crate::results::DirHeader;
+
+/// `header.json` of a RealCritic run: everything that makes it
+/// reproducible.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriticHeader {
+    /// Always `realcritic`.
+    pub protocol: String,
+    /// hone's version.
+    pub hone_version: String,
+    /// The git revision hone was built from, when known.
+    pub git_revision: Option<String>,
+    /// The mode.
+    pub mode: Mode,
+    /// Critique rounds (iterative mode; 1 otherwise).
+    pub rounds: u32,
+    /// The sets run, in order.
+    pub sets: Vec<String>,
+    /// sha256 of the data read (the sets' files, in order).
+    pub dataset_sha256: String,
+    /// `--limit`: most items per set, when given.
+    pub limit_per_set: Option<usize>,
+    /// Model identity: backend, name and endpoint host or file.
+    pub model: String,
+    /// sha256 of the local model's GGUF file, when local.
+    pub model_sha256: Option<String>,
+    /// Token limit per call.
+    pub max_tokens: u32,
+    /// sha256 of each prompt template's source.
+    pub templates: BTreeMap<String, String>,
+}
+
+impl CriticHeader {
+    /// The sha256 of every `realcritic_*` template of `templates` (the
+    /// prompts a RealCritic run sends), for [`CriticHeader::templates`].
+    pub fn template_hashes(templates: &Templates) -> BTreeMap<String, String> {
+        templates
+            .names()
+            .into_iter()
+            .filter(|name| name.starts_with("realcritic_"))
+            .filter_map(|name| {
+                let source = templates.source(name)?;
+                Some((
+                    name.to_string(),
+                    hex::encode(Sha256::digest(source.as_bytes())),
+                ))
+            })
+            .collect()
+    }
+}
+
+impl DirHeader for CriticHeader {
+    fn run_differences(&self, other: &Self) -> Vec<String> {
+        let (a, b) = (
+            serde_json::to_value(self).unwrap_or_default(),
+            serde_json::to_value(other).unwrap_or_default(),
+        );
+        let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+            return vec!["header".into()];
+        };
+        let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| !matches!(k.as_str(), "hone_version" | "git_revision"))
+            .filter(|k| a.get(*k) != b.get(*k))
+            .cloned()
+            .collect()
+    }
+}
+
+/// RealCritic's fields of one item's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriticRecord {
+    /// The item's set.
+    pub set: String,
+    /// Whether the critiqued solution was correct: the dataset's
+    /// `previous_score` (cross, iterative) or the model's own direct answer
+    /// as graded (self); `None` in direct mode.
+    pub previous: Option<bool>,
+    /// The model's direct answer, extracted (self mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_answer: Option<String>,
+    /// The reference answer as compared.
+    pub reference: String,
+    /// The score with the strict multiple-choice extraction.
+    pub strict: bool,
+    /// Whether the (last) critique called the solution correct, as
+    /// [`parse_critique`](super::critique::parse_critique) reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub says_correct: Option<bool>,
+    /// Whether the (last) critique wrote a delimited correction.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub corrected: bool,
+    /// Whether the symbolic check ran out of time (scored wrong).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+}

@@ -1,0 +1,143 @@
+//! `hone bench run realcritic`: RealCritic's protocol over its sets.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use hone_bench::realcritic::data::{self, CriticItem, SETS};
+use hone_bench::realcritic::grade::Grader;
+use hone_bench::realcritic::metrics::{markdown, summarize};
+use hone_bench::realcritic::protocol::{CriticConfig, Mode};
+use hone_bench::realcritic::run::CriticRun;
+use hone_bench::realcritic::CriticHeader;
+use hone_bench::results::{read_results, RunDir};
+use hone_core::config::ConfigFile;
+use hone_sandbox::{Sandbox, SandboxConfig};
+
+use crate::bench::{model_identity, model_sha256, Reporter};
+use crate::cli::{BenchRunArgs, Global};
+
+/// The reference's token limit per call.
+const REFERENCE_MAX_TOKENS: u32 = 2048;
+
+/// The items `args` select: the first `--limit` of each set, then `--ids`.
+fn select(mut items: Vec<CriticItem>, args: &BenchRunArgs) -> Result<Vec<CriticItem>> {
+    if let Some(limit) = args.limit {
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        items.retain(|i| {
+            let n = seen.entry(i.set.clone()).or_default();
+            *n += 1;
+            *n <= limit
+        });
+    }
+    if let Some(ids) = &args.ids {
+        let known: std::collections::HashSet<String> = items.iter().map(|i| i.id()).collect();
+        if let Some(missing) = ids.iter().find(|id| !known.contains(*id)) {
+            bail!("--ids: no RealCritic item {missing:?} (ids are <set>/<idx>, e.g. gsm8k/0)");
+        }
+        items.retain(|i| ids.contains(&i.id()));
+    }
+    if items.is_empty() {
+        bail!("no RealCritic items selected");
+    }
+    Ok(items)
+}
+
+pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result<ExitCode> {
+    let rc = &args.realcritic;
+    let Some(data_path) = &rc.data else {
+        bail!(
+            "hone bench run realcritic needs --data: RealCritic's data/mix_data directory \
+             (<set>/test.jsonl), a directory of <set>.jsonl files, or one set's .jsonl file"
+        );
+    };
+    let Some(mode) = &rc.mode else {
+        bail!("hone bench run realcritic needs --mode: direct, cross, self or iterative");
+    };
+    let mode = Mode::parse(mode).map_err(anyhow::Error::msg)?;
+    if args.strategy.strategy.is_some() {
+        bail!("realcritic runs its own protocol (--mode); --strategy does not apply");
+    }
+    if args.shard.is_some() || args.samples != 1 || args.max_run_seconds.is_some() {
+        bail!("realcritic does not take --shard, --samples or --max-run-seconds yet");
+    }
+    if args.jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    if mode == Mode::Iterative && rc.rounds < 2 {
+        bail!("--rounds must be at least 2 for iterative mode (1 round is --mode cross)");
+    }
+    let sets: Vec<String> = match (&rc.sets, data_path.is_file()) {
+        (_, true) => vec![data_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()],
+        (Some(sets), false) => sets.clone(),
+        (None, false) => SETS.iter().map(|s| s.to_string()).collect(),
+    };
+    let (items, dataset_sha256) = data::load(data_path, &sets)?;
+    let items = select(items, &args)?;
+    let (model, choice) = crate::models::build(global, config)?;
+    let templates = crate::models::templates(global)?;
+    let max_tokens = args.strategy.max_tokens.unwrap_or(REFERENCE_MAX_TOKENS);
+    let header = CriticHeader {
+        protocol: "realcritic".into(),
+        hone_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_revision: option_env!("HONE_GIT_REVISION").map(str::to_string),
+        mode,
+        rounds: if mode == Mode::Iterative {
+            rc.rounds
+        } else {
+            1
+        },
+        sets: sets.clone(),
+        dataset_sha256,
+        limit_per_set: args.limit,
+        model: model_identity(&model.descriptor()),
+        model_sha256: model_sha256(&choice),
+        max_tokens,
+        templates: CriticHeader::template_hashes(&templates),
+    };
+    let mut dir = RunDir::open(&args.out, &header)?;
+    let already: Vec<bool> = {
+        let wanted: std::collections::HashSet<String> = items.iter().map(|i| i.id()).collect();
+        dir.done()
+            .iter()
+            .filter(|((id, _), _)| wanted.contains(id))
+            .map(|(_, r)| r.passed)
+            .collect()
+    };
+    let run = CriticRun {
+        config: CriticConfig {
+            model,
+            templates,
+            max_tokens,
+        },
+        header,
+        grader: Grader::new(Sandbox::new(SandboxConfig::default())),
+        jobs: args.jobs,
+    };
+    eprintln!(
+        "hone bench: realcritic {} on {} ({} items) into {}",
+        mode.name(),
+        sets.join(", "),
+        items.len(),
+        args.out.display()
+    );
+    let reporter = Reporter::new(
+        items.len(),
+        already.len(),
+        already.iter().filter(|p| **p).count(),
+    );
+    let totals = run.run(&items, &mut dir, &|p| reporter.report(p)).await?;
+    reporter.finish();
+    print!("{}", markdown(&summarize(&read_results(&args.out)?)));
+    if totals.failed > 0 {
+        eprintln!(
+            "{} item(s) failed and were not recorded; rerun the same command to retry them",
+            totals.failed
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

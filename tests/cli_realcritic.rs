@@ -1,0 +1,281 @@
+//! `hone bench run realcritic` end to end against a loopback endpoint:
+//! the protocol's requests per mode, grading of the final answer (the
+//! multiple-choice quirk and its strict fix), transitions, resume, and the
+//! reference answers never reaching the model.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use hone_test_support::{assert_success, FakeServer, Reply, SeenRequest};
+
+/// Markers in the reference fields that must never reach the model.
+const GT_MARKER: &str = "GTCOT-41c9";
+
+fn write_data(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let gsm = [
+        // A right solution, and a wrong one.
+        serde_json::json!({"idx": 0, "question": "Q-ADD: 2 + 3?", "gt_cot": format!("{GT_MARKER} 2+3=5"), "gt": "5",
+                           "reasoning": "Step 1: 2 + 3 = 5. The answer is 5.", "previous_score": [true]}),
+        serde_json::json!({"idx": 2, "question": "Q-MUL: 4 * 6?", "gt_cot": format!("{GT_MARKER} 4*6=24"), "gt": "24",
+                           "reasoning": "Step 1: 4 * 6 = 26. The answer is 26.", "previous_score": [false]}),
+    ];
+    let mmlu = [
+        serde_json::json!({"idx": 0, "question": "Q-CHOICE: Which is prime? (A) 4 (B) 6 (C) 7 (D) 8",
+                                   "gt_cot": "None", "gt": "C", "reasoning": "4 is prime. The answer is A.",
+                                   "previous_score": [false]}),
+    ];
+    let write = |name: &str, lines: &[serde_json::Value]| {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(data.join(name), text).unwrap();
+    };
+    write("gsm8k.jsonl", &gsm);
+    write("mmlu_stem.jsonl", &mmlu);
+    data
+}
+
+/// Direct answers are right for Q-ADD and Q-CHOICE, wrong for Q-MUL;
+/// critiques keep Q-ADD, fix Q-MUL, and on Q-CHOICE restate the student's
+/// letter before boxing the right one (the reference extraction's quirk).
+fn model() -> impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static {
+    |_, r| {
+        let text = r.messages_text();
+        let critique = text.contains("checking a student's solution");
+        let reply = match (critique, text) {
+            (false, t) if t.contains("Q-ADD") => "2 + 3 = 5, so \\boxed{5}.",
+            (false, t) if t.contains("Q-MUL") => "4 * 6 = 25, so \\boxed{25}.",
+            (false, _) => "7 is prime: \\boxed{C}",
+            (true, t) if t.contains("Q-ADD") => {
+                "Step 1 is right.\nConclusion: correct, first wrong step: -1\n\\boxed{5}"
+            }
+            (true, t) if t.contains("Q-MUL") => {
+                "Step 1 is wrong: 4 * 6 is 24.\nConclusion: incorrect, first wrong step: 1\n\
+                 ===CORRECTION_START===\n4 * 6 = 24, so \\boxed{24}\n===CORRECTION_END==="
+            }
+            (true, _) => {
+                "The student's answer is A, but 4 = 2 * 2.\nConclusion: incorrect, first wrong step: 1\n\
+                 ===CORRECTION_START===\n7 is prime, so the right choice is \\boxed{C}\n===CORRECTION_END==="
+            }
+        };
+        Reply::completion(reply)
+    }
+}
+
+fn hone(server: &FakeServer) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
+    cmd.args([
+        "--base-url",
+        &server.base_url(),
+        "--model",
+        "fake-model",
+        "--no-cache",
+    ])
+    .env_remove("OPENAI_BASE_URL")
+    .env_remove("HONE_MODEL")
+    .env_remove("HONE_CONFIG")
+    .env("OPENAI_API_KEY", "sk-test")
+    .stdin(Stdio::null());
+    cmd
+}
+
+fn run(server: &FakeServer, data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    hone(server)
+        .args(["bench", "run", "realcritic", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .args(["--sets", "gsm8k,mmlu_stem", "--jobs", "2"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn results(out: &Path) -> Vec<serde_json::Value> {
+    let mut rows: Vec<serde_json::Value> = std::fs::read_to_string(out.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    rows.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    rows
+}
+
+fn no_reference_reaches_the_model(server: &FakeServer) {
+    let requests = server.requests();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert!(
+            !r.body.contains(GT_MARKER),
+            "a reference reached the model: {}",
+            r.body
+        );
+        let body = r.json();
+        assert_eq!(body["temperature"], 0.0, "{body}");
+        assert_eq!(body["top_p"], 1.0, "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_mode_scores_the_corrected_answer_with_the_reference_quirk_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let server = FakeServer::start(model()).await;
+    let out_dir = dir.path().join("cross");
+    let out = run(&server, &data, &out_dir, &["--mode", "cross"]);
+    assert_success(&out);
+    assert_eq!(server.request_count(), 3, "one critique per item");
+    no_reference_reaches_the_model(&server);
+    // The critique request carries the dataset's solution, not a direct answer.
+    assert!(server
+        .requests()
+        .iter()
+        .any(|r| r.messages_text().contains("4 * 6 = 26")));
+    let rows = results(&out_dir);
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["gsm8k/0", "gsm8k/2", "mmlu_stem/0"]);
+    // gsm8k/0 kept correct, gsm8k/2 corrected.
+    assert_eq!(rows[0]["passed"], true, "{}", rows[0]);
+    assert_eq!(rows[0]["critic"]["previous"], true);
+    assert_eq!(rows[0]["verified"], true, "the critic said correct");
+    assert_eq!(rows[1]["passed"], true, "{}", rows[1]);
+    assert_eq!(rows[1]["critic"]["previous"], false);
+    assert_eq!(rows[1]["critic"]["corrected"], true);
+    // The quirk: the reference extraction takes the student's letter A.
+    assert_eq!(rows[2]["answer"], "A", "{}", rows[2]);
+    assert_eq!(rows[2]["passed"], false);
+    assert_eq!(rows[2]["critic"]["strict"], true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // gsm8k 100.0, mmlu_stem 0.0: the mean of sets is 50.0 (not 2/3).
+    assert!(
+        stdout.contains("| **mean of sets** | 3 | **50.0** |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("changes 1 item(s)"), "{stdout}");
+    assert!(stdout.contains("| **all** | 1 | 0 | 1 | 1 |"), "{stdout}");
+
+    // Rerunning the same command finishes nothing new and calls no model.
+    let again = run(&server, &data, &out_dir, &["--mode", "cross"]);
+    assert_success(&again);
+    assert_eq!(server.request_count(), 3);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("3 item(s) already done"));
+    // Another mode may not continue this directory.
+    let other = run(&server, &data, &out_dir, &["--mode", "self"]);
+    assert!(!other.status.success());
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("mode"),
+        "{other:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_mode_critiques_the_models_own_answer_and_grades_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let server = FakeServer::start(model()).await;
+    let out_dir = dir.path().join("self");
+    let out = run(&server, &data, &out_dir, &["--mode", "self"]);
+    assert_success(&out);
+    assert_eq!(
+        server.request_count(),
+        6,
+        "a direct answer and a critique per item"
+    );
+    no_reference_reaches_the_model(&server);
+    // The critique of Q-MUL shows the model its own wrong answer.
+    let requests = server.requests();
+    let critique = requests
+        .iter()
+        .find(|r| {
+            r.messages_text().contains("checking a student's solution")
+                && r.messages_text().contains("Q-MUL")
+        })
+        .unwrap();
+    assert!(
+        critique.messages_text().contains("\\boxed{25}"),
+        "{}",
+        critique.body
+    );
+    let rows = results(&out_dir);
+    // previous = the direct answer's grade: right, wrong, right.
+    let previous: Vec<bool> = rows
+        .iter()
+        .map(|r| r["critic"]["previous"].as_bool().unwrap())
+        .collect();
+    assert_eq!(previous, [true, false, true]);
+    assert_eq!(rows[1]["critic"]["direct_answer"], "25");
+    assert_eq!(rows[1]["passed"], true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // mmlu: right directly, made wrong by the quirk: C→I.
+    assert!(stdout.contains("| mmlu_stem | 0 | 1 | 0 | 0 |"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iterative_mode_continues_the_conversation_and_direct_mode_has_no_transitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let server = FakeServer::start(model()).await;
+    let out = run(
+        &server,
+        &data,
+        &dir.path().join("iter"),
+        &["--mode", "iterative", "--rounds", "2", "--ids", "gsm8k/2"],
+    );
+    assert_success(&out);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    let second = requests[1].json();
+    let roles: Vec<&str> = second["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"]);
+
+    let server = FakeServer::start(model()).await;
+    let out = run(
+        &server,
+        &data,
+        &dir.path().join("direct"),
+        &["--mode", "direct"],
+    );
+    assert_success(&out);
+    assert_eq!(server.request_count(), 3);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("C→C"), "{stdout}");
+    // gsm8k 1 of 2, mmlu 1 of 1: mean of sets (50 + 100) / 2.
+    assert!(stdout.contains("**75.0**"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_settings_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let server = FakeServer::start(model()).await;
+    let out = hone(&server)
+        .args(["bench", "run", "realcritic", "--mode", "cross", "--out"])
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --data"));
+    let out = run(
+        &server,
+        &data,
+        &dir.path().join("y"),
+        &["--mode", "sideways"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown RealCritic mode \"sideways\""));
+    let out = run(
+        &server,
+        &data,
+        &dir.path().join("z"),
+        &["--mode", "cross", "--sets", "math"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no data for set \"math\""),
+        "{out:?}"
+    );
+    assert_eq!(server.request_count(), 0);
+}
