@@ -75,9 +75,8 @@ fn count_colour(png_path: &Path, colour: [u8; 3], tolerance: i32) -> usize {
         .count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_html_report_renders_in_chromium_with_its_charts() {
-    let chromium = ["chromium", "chromium-browser"]
+fn chromium() -> &'static str {
+    ["chromium", "chromium-browser"]
         .into_iter()
         .find(|c| {
             Command::new(c)
@@ -85,7 +84,37 @@ async fn the_html_report_renders_in_chromium_with_its_charts() {
                 .output()
                 .is_ok_and(|o| o.status.success())
         })
-        .expect("headless Chromium is needed (scripts/test.sh installs Debian's chromium)");
+        .expect("headless Chromium is needed (scripts/test.sh installs Debian's chromium)")
+}
+
+/// Loads `html` in headless Chromium: the screenshot's path, after
+/// asserting that the page logged nothing to the console.
+fn screenshot(html: &Path, dir: &Path) -> std::path::PathBuf {
+    let shot = dir.join("shot.png");
+    let run = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2000",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&run.stderr);
+    assert!(shot.is_file(), "no screenshot: {log}");
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    shot
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_html_report_renders_in_chromium_with_its_charts() {
+    chromium();
     let dir = tempfile::tempdir().unwrap();
     let suite = write_suite(dir.path());
     let server = FakeServer::start(model).await;
@@ -124,25 +153,7 @@ async fn the_html_report_renders_in_chromium_with_its_charts() {
         "trajectories are embedded"
     );
 
-    let shot = dir.path().join("shot.png");
-    let run = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--window-size=1280,2000",
-        ])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .env("HOME", dir.path())
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&run.stderr);
-    assert!(shot.is_file(), "no screenshot: {log}");
-    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
-    assert!(console.is_empty(), "console messages: {console:#?}");
+    let shot = screenshot(&html, dir.path());
     // The first two runs' colours: their points and error bars.
     let blue = count_colour(&shot, [31, 119, 180], 8);
     let orange = count_colour(&shot, [255, 127, 14], 8);
@@ -150,4 +161,73 @@ async fn the_html_report_renders_in_chromium_with_its_charts() {
         blue > 200 && orange > 200,
         "chart points not drawn: {blue} blue, {orange} orange pixels"
     );
+}
+
+/// Four RealCritic items, one per transition: the critique is right for
+/// even k, and the critiqued solution was right for k < 2.
+fn critic_model(_: usize, r: &SeenRequest) -> Reply {
+    let text = r.messages_text();
+    let k: u32 = text
+        .split("Q-")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let answer = if k % 2 == 0 { 10 + k } else { 99 };
+    Reply::completion(&format!(
+        "Conclusion: incorrect, first wrong step: 1\n===CORRECTION_START===\n\\boxed{{{answer}}}\n===CORRECTION_END==="
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_realcritic_report_renders_its_transitions_as_stacked_bars() {
+    chromium();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("gsm8k.jsonl");
+    let lines: String = (0..4)
+        .map(|k| {
+            format!(
+                "{}\n",
+                serde_json::json!({"idx": k, "question": format!("Q-{k}: what is 10 + {k}?"),
+                                   "gt_cot": "None", "gt": format!("{}", 10 + k),
+                                   "reasoning": "Step 1: add.", "previous_score": [k < 2]})
+            )
+        })
+        .collect();
+    std::fs::write(&data, lines).unwrap();
+    let server = FakeServer::start(critic_model).await;
+    let out_dir = dir.path().join("rc-cross");
+    let run = hone(&server)
+        .args(["bench", "run", "realcritic", "--mode", "cross", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    hone_test_support::assert_success(&run);
+    let html = dir.path().join("rc.html");
+    let out = hone(&server)
+        .args(["bench", "report"])
+        .arg(&out_dir)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    hone_test_support::assert_success(&out);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| gsm8k | 1 | 1 | 1 | 1 |"), "{table}");
+    let shot = screenshot(&html, dir.path());
+    // A quarter of the bar in each transition's colour.
+    for (name, colour) in [
+        ("C→C", [44, 160, 44]),
+        ("C→I", [214, 39, 40]),
+        ("I→C", [31, 119, 180]),
+        ("I→I", [170, 170, 170]),
+    ] {
+        let pixels = count_colour(&shot, colour, 8);
+        assert!(
+            pixels > 1000,
+            "the {name} segment is not drawn: {pixels} pixels"
+        );
+    }
 }

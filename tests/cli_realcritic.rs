@@ -159,6 +159,29 @@ async fn cross_mode_scores_the_corrected_answer_with_the_reference_quirk_and_res
     assert_success(&again);
     assert_eq!(server.request_count(), 3);
     assert!(String::from_utf8_lossy(&again.stderr).contains("3 item(s) already done"));
+    // `hone bench report` knows a RealCritic directory: the same tables, and
+    // a page with the accuracy and transition charts.
+    let page = dir.path().join("rc.html");
+    let report = hone(&server)
+        .args(["bench", "report"])
+        .arg(&out_dir)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_success(&report);
+    let tables = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        tables.contains("realcritic cross") && tables.contains("**50.0**"),
+        "{tables}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "accuracy and transitions charts"
+    );
+    assert!(html.contains("transitions per set"));
     // Another mode may not continue this directory.
     let other = run(&server, &data, &out_dir, &["--mode", "self"]);
     assert!(!other.status.success());

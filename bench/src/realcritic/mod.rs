@@ -52,6 +52,7 @@ pub mod grade;
 pub mod metrics;
 pub mod protocol;
 mod record;
+pub mod report;
 pub mod run;
 
 pub use record::{CriticHeader, CriticRecord};

@@ -479,6 +479,16 @@ fn compare_dirs(a: &Path, b: &Path, json: bool) -> Result<ExitCode> {
 }
 
 fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Result<ExitCode> {
+    let protocols: Vec<bool> = dirs
+        .iter()
+        .map(|d| crate::realcritic::is_realcritic_dir(d))
+        .collect();
+    if protocols.iter().all(|p| *p) {
+        return crate::realcritic::report(dirs, json, html);
+    }
+    if protocols.iter().any(|p| *p) {
+        bail!("RealCritic runs and strategy runs are reported apart: give one kind of run directory at a time");
+    }
     let runs = dirs
         .iter()
         .map(|d| RunData::read(d).with_context(|| format!("reading {}", d.display())))
@@ -506,12 +516,18 @@ fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Resul
                 Err(e) => format!("(no trajectory: {e})"),
             })
         })?;
-        let tmp = file.with_extension("html.tmp");
-        std::fs::write(&tmp, page).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, file).with_context(|| format!("writing {}", file.display()))?;
-        eprintln!("wrote {}", file.display());
+        write_page(file, &page)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes an HTML report atomically (a temporary file, then a rename).
+pub(crate) fn write_page(file: &Path, page: &str) -> Result<()> {
+    let tmp = file.with_extension("html.tmp");
+    std::fs::write(&tmp, page).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, file).with_context(|| format!("writing {}", file.display()))?;
+    eprintln!("wrote {}", file.display());
+    Ok(())
 }
 
 async fn review_set(

@@ -1,6 +1,7 @@
 //! `hone bench run realcritic`: RealCritic's protocol over its sets.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -8,9 +9,10 @@ use hone_bench::realcritic::data::{self, CriticItem, SETS};
 use hone_bench::realcritic::grade::Grader;
 use hone_bench::realcritic::metrics::{markdown, summarize};
 use hone_bench::realcritic::protocol::{CriticConfig, Mode};
+use hone_bench::realcritic::report::{html_report, CriticRunData};
 use hone_bench::realcritic::run::CriticRun;
 use hone_bench::realcritic::CriticHeader;
-use hone_bench::results::{read_results, RunDir};
+use hone_bench::results::{read_header_as, read_results, RunDir};
 use hone_core::config::ConfigFile;
 use hone_sandbox::{Sandbox, SandboxConfig};
 
@@ -138,6 +140,47 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
             totals.failed
         );
         return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `dir` holds a RealCritic run (its header says so).
+pub fn is_realcritic_dir(dir: &Path) -> bool {
+    read_header_as::<serde_json::Value>(dir)
+        .is_ok_and(|h| h.get("protocol").and_then(|p| p.as_str()) == Some("realcritic"))
+}
+
+/// `hone bench report` of RealCritic run directories.
+pub fn report(dirs: &[PathBuf], json: bool, html: Option<&Path>) -> Result<ExitCode> {
+    let runs = dirs
+        .iter()
+        .map(|d| {
+            let header: CriticHeader = read_header_as(d)?;
+            let summary = summarize(&read_results(d)?);
+            Ok(CriticRunData {
+                dir: d.display().to_string(),
+                header,
+                summary,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if json {
+        let by_dir: BTreeMap<&str, _> = runs.iter().map(|r| (r.dir.as_str(), &r.summary)).collect();
+        println!("{}", serde_json::to_string_pretty(&by_dir)?);
+    } else {
+        for r in &runs {
+            println!(
+                "## {} (realcritic {}, {})\n",
+                r.dir,
+                r.header.mode.name(),
+                r.header.model
+            );
+            print!("{}", markdown(&r.summary));
+            println!();
+        }
+    }
+    if let Some(file) = html {
+        crate::bench::write_page(file, &html_report(&runs)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
