@@ -90,7 +90,7 @@ fn check(text: &str, reference: i64) -> bool {
         .split(|c: char| !c.is_ascii_digit() && c != '-')
         .filter(|s| !s.is_empty())
         .filter_map(|s| s.parse::<i64>().ok())
-        .last();
+        .next_back();
     last == Some(reference)
 }
 

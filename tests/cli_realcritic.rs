@@ -41,6 +41,15 @@ fn write_data(dir: &Path) -> PathBuf {
 fn model() -> impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static {
     |_, r| {
         let text = r.messages_text();
+        if text.contains("Judge only the critique") {
+            // The post-check: the Q-MUL critique checked the steps.
+            let label = if text.contains("Q-MUL") {
+                "QUALIFIED"
+            } else {
+                "UNQUALIFIED"
+            };
+            return Reply::completion(&format!("It does.\n{label}"));
+        }
         let critique = text.contains("checking a student's solution");
         let reply = match (critique, text) {
             (false, t) if t.contains("Q-ADD") => "2 + 3 = 5, so \\boxed{5}.",
@@ -269,6 +278,55 @@ async fn iterative_mode_continues_the_conversation_and_direct_mode_has_no_transi
     assert!(!stdout.contains("C→C"), "{stdout}");
     // gsm8k 1 of 2, mmlu 1 of 1: mean of sets (50 + 100) / 2.
     assert!(stdout.contains("**75.0**"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_post_check_labels_each_critique_without_changing_a_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let server = FakeServer::start(model()).await;
+    let out_dir = dir.path().join("post");
+    let out = run(
+        &server,
+        &data,
+        &out_dir,
+        &["--mode", "cross", "--post-check"],
+    );
+    assert_success(&out);
+    assert_eq!(
+        server.request_count(),
+        6,
+        "a critique and a judgement per item"
+    );
+    no_reference_reaches_the_model(&server);
+    // The judge sees the critique it judges.
+    assert!(server.requests().iter().any(|r| {
+        let t = r.messages_text();
+        t.contains("Judge only the critique") && t.contains("first wrong step: 1")
+    }));
+    let rows = results(&out_dir);
+    let labels: Vec<&str> = rows
+        .iter()
+        .map(|r| r["critic"]["post_check"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["unqualified", "qualified", "unqualified"]);
+    let passed: Vec<bool> = rows
+        .iter()
+        .map(|r| r["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(passed, [true, true, false], "the same scores as without it");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("| gsm8k | 2 | 1 | 50.0 |"), "{stdout}");
+    let header = std::fs::read_to_string(out_dir.join("header.json")).unwrap();
+    assert!(header.contains("\"post_check\""), "{header}");
+    // Direct mode writes no critique to judge.
+    let out = run(
+        &server,
+        &data,
+        &dir.path().join("d"),
+        &["--mode", "direct", "--post-check"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--post-check judges critiques"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@
 //! * transitions C→C, C→I, I→C, I→I as counts, and as percentages of the
 //!   originally correct (C→·) and incorrect (I→·) items.
 //! * the strict extraction's accuracy, and how many items it changes.
+//! * the post-check: the share of critiques a judge labelled Qualified.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -72,6 +73,10 @@ pub struct SetScore {
     pub transitions: Option<Transitions>,
     /// Symbolic checks that timed out (scored wrong).
     pub timeouts: u64,
+    /// Critiques the post-check judged (0 when it did not run).
+    pub post_checked: u64,
+    /// Of those, labelled Qualified.
+    pub qualified: u64,
 }
 
 /// A RealCritic run's figures.
@@ -113,8 +118,13 @@ pub fn summarize(results: &[ItemResult]) -> CriticSummary {
             let mut t = Transitions::default();
             let mut has_t = false;
             let mut timeouts = 0;
+            let (mut post_checked, mut qualified) = (0, 0);
             for r in rs {
                 let Some(c) = &r.critic else { continue };
+                if let Some(label) = &c.post_check {
+                    post_checked += 1;
+                    qualified += u64::from(label == "qualified");
+                }
                 strict_correct += u64::from(c.strict);
                 changed += u64::from(c.strict != r.passed);
                 timeouts += u64::from(c.timed_out);
@@ -145,6 +155,8 @@ pub fn summarize(results: &[ItemResult]) -> CriticSummary {
                 strict_correct,
                 transitions: has_t.then_some(t),
                 timeouts,
+                post_checked,
+                qualified,
             }
         })
         .collect();
@@ -202,6 +214,23 @@ pub fn markdown(summary: &CriticSummary) -> String {
         "\nThe strict extraction changes {} item(s); {} symbolic check(s) timed out (scored wrong).",
         summary.changed_by_strict, timeouts
     );
+    if summary.sets.iter().any(|s| s.post_checked > 0) {
+        let _ = writeln!(out, "\n| set | post-checked | qualified | rate | 95% CI |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---|");
+        for s in summary.sets.iter().filter(|s| s.post_checked > 0) {
+            let (lo, hi) = wilson(s.qualified, s.post_checked);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.1} | {:.1}–{:.1} |",
+                s.set,
+                s.post_checked,
+                s.qualified,
+                percent(s.qualified, s.post_checked),
+                100.0 * lo,
+                100.0 * hi
+            );
+        }
+    }
     if summary.transitions.is_some() {
         let _ = writeln!(
             out,
@@ -254,6 +283,7 @@ mod tests {
                 strict,
                 says_correct: None,
                 corrected: false,
+                post_check: None,
                 timed_out: false,
             }),
         }

@@ -18,6 +18,11 @@
 //!   the conversation: each earlier critique as an assistant turn followed by
 //!   `realcritic_recheck.j2`.
 //!
+//! * `post_check` (optional, after the last critique): a judge labels the
+//!   critique Qualified (it really checked the solution) or Unqualified (it
+//!   solved the problem itself and sidestepped the solution),
+//!   `realcritic_post_check.j2`. Its own figure; it never changes a score.
+//!
 //! Every call is greedy (temperature 0, top-p 1). The reference answer never
 //! enters the state: scoring happens on the host after the graph ends.
 
@@ -84,6 +89,12 @@ pub struct CriticState {
     pub direct: Option<String>,
     /// The critiques, one per round.
     pub critiques: Vec<String>,
+    /// Whether a judge labels the last critique (the post-check).
+    #[serde(default)]
+    pub post_check: bool,
+    /// The judge's answer, when the post-check ran.
+    #[serde(default)]
+    pub judgement: Option<String>,
 }
 
 impl CriticState {
@@ -100,6 +111,23 @@ impl CriticState {
             reasoning: reasoning.to_string(),
             direct: None,
             critiques: Vec::new(),
+            post_check: false,
+            judgement: None,
+        }
+    }
+
+    /// The same, with the post-check judge after the last critique.
+    pub fn with_post_check(mut self, on: bool) -> Self {
+        self.post_check = on && self.mode != Mode::Direct;
+        self
+    }
+
+    /// The solution the critique checks: the dataset's, or the model's own
+    /// direct answer in self mode.
+    pub fn critiqued_solution(&self) -> String {
+        match self.mode {
+            Mode::SelfCritique => self.direct.clone().unwrap_or_default(),
+            _ => self.reasoning.clone(),
         }
     }
 
@@ -121,6 +149,8 @@ pub struct CriticConfig {
     pub templates: Arc<Templates>,
     /// Token limit per call (the reference: 2,048).
     pub max_tokens: u32,
+    /// The post-check judge (the model under test, or another).
+    pub judge: Arc<dyn LanguageModel>,
 }
 
 fn greedy(messages: Vec<Message>, template: &str, max_tokens: u32) -> ChatRequest {
@@ -159,10 +189,7 @@ async fn critique(
     ctx: NodeContext,
 ) -> Result<CriticState, NodeError> {
     let t = &cfg.templates;
-    let solution = match state.mode {
-        Mode::SelfCritique => state.direct.clone().unwrap_or_default(),
-        _ => state.reasoning.clone(),
-    };
+    let solution = state.critiqued_solution();
     let system = t.render("realcritic_critique.j2", serde_json::json!({}))?;
     let user = t.render(
         "realcritic_critique_user.j2",
@@ -186,13 +213,62 @@ async fn critique(
     Ok(state)
 }
 
+async fn post_check(
+    cfg: &CriticConfig,
+    mut state: CriticState,
+    ctx: NodeContext,
+) -> Result<CriticState, NodeError> {
+    let prompt = cfg.templates.prompt(
+        "realcritic_post_check.j2",
+        serde_json::json!({
+            "question": state.question,
+            "solution": state.critiqued_solution(),
+            "critique": state.critiques.last().cloned().unwrap_or_default(),
+        }),
+    )?;
+    let mut request = ChatRequest::from_prompt(prompt)
+        .with_temperature(0.0)
+        .with_max_tokens(256);
+    request.sampling.top_p = Some(1.0);
+    let response = ctx.chat(cfg.judge.as_ref(), &request).await?;
+    state.judgement = Some(response.first_text().trim().to_string());
+    Ok(state)
+}
+
+/// Reads a post-check judgement: `Some(true)` for QUALIFIED, `Some(false)`
+/// for UNQUALIFIED (the last of the two words counts), `None` for neither.
+///
+/// ```
+/// use hone_bench::realcritic::protocol::parse_judgement;
+/// assert_eq!(parse_judgement("It checks each step.\nQUALIFIED"), Some(true));
+/// assert_eq!(parse_judgement("It just re-solves.\nUNQUALIFIED"), Some(false));
+/// assert_eq!(parse_judgement("hard to say"), None);
+/// assert_eq!(parse_judgement("not UNQUALIFIED → QUALIFIED"), Some(true));
+/// ```
+pub fn parse_judgement(text: &str) -> Option<bool> {
+    let upper = text.to_uppercase();
+    let unqualified = upper.rfind("UNQUALIFIED");
+    // A QUALIFIED that is not the tail of an UNQUALIFIED.
+    let qualified = upper
+        .match_indices("QUALIFIED")
+        .map(|(i, _)| i)
+        .filter(|&i| !upper[..i].ends_with("UN"))
+        .last();
+    match (qualified, unqualified) {
+        (Some(q), Some(u)) => Some(q > u),
+        (Some(_), None) => Some(true),
+        (None, Some(_)) => Some(false),
+        (None, None) => None,
+    }
+}
+
 /// The graph of `mode`: it starts at `direct` (direct, self) or at
 /// `critique` (cross, iterative).
 pub fn graph(
     cfg: CriticConfig,
     mode: Mode,
 ) -> Result<Graph<CriticState>, hone_core::graph::GraphError> {
-    let (a, b) = (cfg.clone(), cfg);
+    let (a, b, c) = (cfg.clone(), cfg.clone(), cfg);
     let entry = match mode {
         Mode::Direct | Mode::SelfCritique => "direct",
         Mode::Cross | Mode::Iterative => "critique",
@@ -216,13 +292,26 @@ pub fn graph(
                 async move { critique(&cfg, s, ctx).await }
             }),
         )
-        .router("critique", &["critique"], |s: &CriticState| {
-            if (s.critiques.len() as u32) < s.rounds {
-                Route::to("critique")
-            } else {
-                Route::End
-            }
-        })
+        .router(
+            "critique",
+            &["critique", "post_check"],
+            |s: &CriticState| {
+                if (s.critiques.len() as u32) < s.rounds {
+                    Route::to("critique")
+                } else if s.post_check {
+                    Route::to("post_check")
+                } else {
+                    Route::End
+                }
+            },
+        )
+        .node(
+            "post_check",
+            node_fn(move |s, ctx| {
+                let cfg = c.clone();
+                async move { post_check(&cfg, s, ctx).await }
+            }),
+        )
         .entry(entry)
         .build()
 }

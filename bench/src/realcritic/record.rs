@@ -36,6 +36,9 @@ pub struct CriticHeader {
     pub model_sha256: Option<String>,
     /// Token limit per call.
     pub max_tokens: u32,
+    /// The post-check judge's identity, when the post-check runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_check: Option<String>,
     /// sha256 of each prompt template's source.
     pub templates: BTreeMap<String, String>,
 }
@@ -102,6 +105,10 @@ pub struct CriticRecord {
     /// Whether the (last) critique wrote a delimited correction.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub corrected: bool,
+    /// The post-check's label of the critique: `qualified`, `unqualified`,
+    /// or `unreadable` (the judge said neither); absent when it did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_check: Option<String>,
     /// Whether the symbolic check ran out of time (scored wrong).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub timed_out: bool,

@@ -241,6 +241,7 @@ mod tests {
                 strict: passed,
                 says_correct: None,
                 corrected: false,
+                post_check: None,
                 timed_out: false,
             }),
         }
@@ -266,6 +267,7 @@ mod tests {
             model: "model <b>".into(),
             model_sha256: None,
             max_tokens: 2048,
+            post_check: None,
             templates: Default::default(),
         };
         let page = html_report(&[CriticRunData {

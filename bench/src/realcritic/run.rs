@@ -13,7 +13,7 @@ use super::critique::parse_critique;
 use super::data::CriticItem;
 use super::extract::{extract_answer, ground_truth, Extraction};
 use super::grade::{Graded, Grader};
-use super::protocol::{graph, CriticConfig, CriticState, Mode};
+use super::protocol::{graph, parse_judgement, CriticConfig, CriticState, Mode};
 use super::record::{CriticHeader, CriticRecord};
 use crate::results::{ItemResult, RunDir};
 use crate::runner::{ItemError, Progress, RunError, RunTotals};
@@ -88,7 +88,8 @@ impl CriticRun {
                 // Cut off before its header: nothing to resume.
                 let _ = std::fs::remove_file(&log);
             }
-            let state = CriticState::new(mode, self.header.rounds, &item.question, &item.reasoning);
+            let state = CriticState::new(mode, self.header.rounds, &item.question, &item.reasoning)
+                .with_post_check(self.header.post_check.is_some());
             let options = RunOptions::default()
                 .with_run_id(log.file_stem().unwrap_or_default().to_string_lossy())
                 .with_log(&log)
@@ -160,6 +161,14 @@ impl CriticRun {
                 strict,
                 says_correct: critique.as_ref().and_then(|c| c.says_correct),
                 corrected: critique.is_some_and(|c| c.correction.is_some()),
+                post_check: outcome.state.judgement.as_deref().map(|j| {
+                    match parse_judgement(j) {
+                        Some(true) => "qualified",
+                        Some(false) => "unqualified",
+                        None => "unreadable",
+                    }
+                    .to_string()
+                }),
                 timed_out,
             }),
         })

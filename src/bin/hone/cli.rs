@@ -406,6 +406,10 @@ pub struct RealCriticArgs {
     /// iterative: critique rounds (only the last is scored).
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub rounds: u32,
+    /// After each item's last critique, a judge (the model under test)
+    /// labels it Qualified or Unqualified: its own figure, never a score.
+    #[arg(long)]
+    pub post_check: bool,
 }
 
 /// The strategy and its settings: the same flags for `hone solve` and

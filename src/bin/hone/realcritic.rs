@@ -66,6 +66,9 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
+    if rc.post_check && mode == Mode::Direct {
+        bail!("--post-check judges critiques; --mode direct writes none");
+    }
     if mode == Mode::Iterative && rc.rounds < 2 {
         bail!("--rounds must be at least 2 for iterative mode (1 round is --mode cross)");
     }
@@ -98,6 +101,12 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
         model: model_identity(&model.descriptor()),
         model_sha256: model_sha256(&choice),
         max_tokens,
+        post_check: rc.post_check.then(|| {
+            format!(
+                "the model under test: {}",
+                model_identity(&model.descriptor())
+            )
+        }),
         templates: CriticHeader::template_hashes(&templates),
     };
     let mut dir = RunDir::open(&args.out, &header)?;
@@ -111,6 +120,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     };
     let run = CriticRun {
         config: CriticConfig {
+            judge: model.clone(),
             model,
             templates,
             max_tokens,
