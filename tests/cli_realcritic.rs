@@ -50,6 +50,37 @@ fn model() -> impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static {
             };
             return Reply::completion(&format!("It does.\n{label}"));
         }
+        // hone's critics: self-refine's critic, its refiner, the rubric
+        // grader and the pairwise judge.
+        if text.contains("careful reviewer") {
+            let verdict = if text.contains("Q-MUL") {
+                "INCORRECT"
+            } else {
+                "CORRECT"
+            };
+            return Reply::completion(&format!("Checked.\nVERDICT: {verdict}"));
+        }
+        if text.contains("was reviewed") {
+            return Reply::completion("4 * 6 = 24.\nFINAL ANSWER: 24");
+        }
+        if text.contains("fair and strict evaluator") {
+            let score = if text.contains("Q-MUL") { 2 } else { 5 };
+            return Reply::completion(&format!("Feedback.\nSCORE: {score}"));
+        }
+        if text.contains("impartial judge") {
+            // The response holding 24 wins, whichever order it is shown in.
+            let second = text.split("[Response 2]").nth(1).unwrap_or_default();
+            let winner = if text.contains("\\boxed{24}") {
+                if second.contains("\\boxed{24}") {
+                    "2"
+                } else {
+                    "1"
+                }
+            } else {
+                "TIE"
+            };
+            return Reply::completion(&format!("Compared.\nWINNER: {winner}"));
+        }
         let critique = text.contains("checking a student's solution");
         let reply = match (critique, text) {
             (false, t) if t.contains("Q-ADD") => "2 + 3 = 5, so \\boxed{5}.",
@@ -327,6 +358,103 @@ async fn the_post_check_labels_each_critique_without_changing_a_score() {
         &["--mode", "direct", "--post-check"],
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--post-check judges critiques"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hones_own_critics_are_graded_by_the_corrections_they_lead_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    // default: self-refine's critic keeps Q-ADD and (wrongly) Q-CHOICE, and
+    // sends Q-MUL to the refiner, whose FINAL ANSWER 24 is graded.
+    let server = FakeServer::start(model()).await;
+    let out_dir = dir.path().join("hone-default");
+    let out = run(
+        &server,
+        &data,
+        &out_dir,
+        &["--mode", "cross", "--critic-design", "default"],
+    );
+    assert_success(&out);
+    assert_eq!(
+        server.request_count(),
+        4,
+        "a critique per item, a refinement for Q-MUL"
+    );
+    no_reference_reaches_the_model(&server);
+    let rows = results(&out_dir);
+    let passed: Vec<bool> = rows
+        .iter()
+        .map(|r| r["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(passed, [true, true, false]);
+    assert_eq!(rows[1]["answer"], "24");
+    assert_eq!(rows[1]["verified"], false, "the critic did not keep it");
+    assert!(std::fs::read_to_string(out_dir.join("header.json"))
+        .unwrap()
+        .contains("\"critic\": \"default\""));
+
+    // rubric: a score below 4 sends the feedback to the refiner.
+    let server = FakeServer::start(model()).await;
+    let out_dir = dir.path().join("hone-rubric");
+    let out = run(
+        &server,
+        &data,
+        &out_dir,
+        &["--mode", "cross", "--critic-design", "rubric"],
+    );
+    assert_success(&out);
+    assert_eq!(server.request_count(), 4);
+    let passed: Vec<bool> = results(&out_dir)
+        .iter()
+        .map(|r| r["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(passed, [true, true, false]);
+
+    // pairwise: a fresh answer replaces the solution only when it wins.
+    let server = FakeServer::start(|_, r: &SeenRequest| {
+        // Fresh answers are right everywhere but Q-CHOICE.
+        let text = r.messages_text();
+        if text.contains("impartial judge") {
+            return model()(0, r);
+        }
+        let reply = if text.contains("Q-ADD") {
+            "\\boxed{5}"
+        } else if text.contains("Q-MUL") {
+            "4 * 6 = 24, so \\boxed{24}."
+        } else {
+            "\\boxed{B}"
+        };
+        Reply::completion(reply)
+    })
+    .await;
+    let out_dir = dir.path().join("hone-pairwise");
+    let out = run(
+        &server,
+        &data,
+        &out_dir,
+        &["--mode", "cross", "--critic-design", "pairwise"],
+    );
+    assert_success(&out);
+    assert_eq!(
+        server.request_count(),
+        9,
+        "a fresh answer and two judge orders per item"
+    );
+    let rows = results(&out_dir);
+    // gsm8k/0: tie keeps the right solution; gsm8k/2: the fresh 24 wins;
+    // mmlu: tie keeps the student's wrong A.
+    let passed: Vec<bool> = rows
+        .iter()
+        .map(|r| r["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(passed, [true, true, false], "{rows:#?}");
+    let out = run(
+        &server,
+        &data,
+        &dir.path().join("p2"),
+        &["--mode", "self", "--critic-design", "pairwise"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pairwise needs --mode cross"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

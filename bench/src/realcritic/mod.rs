@@ -19,6 +19,8 @@
 //!    shows what fixing it changes), compared by rule and then with sympy
 //!    in the sandbox (3 s per item; a timeout scores wrong). The reference
 //!    answer never enters a model request.
+//!    With `--critic default|rubric|pairwise` hone's own critics
+//!    ([`hone_critics`]) write the critique instead, measured the same way.
 //! 4. **Figures** ([`metrics`]): accuracy per set and their unweighted
 //!    mean, transitions C→C, C→I, I→C, I→I against the critiqued
 //!    solution's correctness. hone also reads each critique's conclusion
@@ -49,6 +51,7 @@ pub mod critique;
 pub mod data;
 pub mod extract;
 pub mod grade;
+pub mod hone_critics;
 pub mod metrics;
 pub mod protocol;
 mod record;

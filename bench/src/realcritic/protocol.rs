@@ -33,6 +33,8 @@ use hone_core::templates::Templates;
 use hone_core::{ChatRequest, LanguageModel, Message};
 use serde::{Deserialize, Serialize};
 
+use super::hone_critics::{self, CriticDesign};
+
 /// Which RealCritic protocol a run follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -95,6 +97,15 @@ pub struct CriticState {
     /// The judge's answer, when the post-check ran.
     #[serde(default)]
     pub judgement: Option<String>,
+    /// Which critic writes the critique.
+    #[serde(default)]
+    pub critic: CriticDesign,
+    /// hone's critics: whether the critique kept the solution.
+    #[serde(default)]
+    pub keep: Option<bool>,
+    /// hone's critics: the refined or fresh answer.
+    #[serde(default)]
+    pub revised: Option<String>,
 }
 
 impl CriticState {
@@ -113,7 +124,16 @@ impl CriticState {
             critiques: Vec::new(),
             post_check: false,
             judgement: None,
+            critic: CriticDesign::Realcritic,
+            keep: None,
+            revised: None,
         }
+    }
+
+    /// The same, with `critic` writing the critique.
+    pub fn with_critic(mut self, critic: CriticDesign) -> Self {
+        self.critic = critic;
+        self
     }
 
     /// The same, with the post-check judge after the last critique.
@@ -131,12 +151,18 @@ impl CriticState {
         }
     }
 
-    /// The output that is scored: the last critique, else the direct answer.
-    pub fn final_output(&self) -> Option<&str> {
-        self.critiques
-            .last()
-            .or(self.direct.as_ref())
-            .map(String::as_str)
+    /// The output that is scored: the last critique, else the direct
+    /// answer; with hone's critics, the solution they kept or its
+    /// replacement.
+    pub fn final_output(&self) -> Option<String> {
+        if self.critic != CriticDesign::Realcritic {
+            match self.keep {
+                Some(true) => return Some(self.critiqued_solution()),
+                Some(false) => return self.revised.clone(),
+                None => {}
+            }
+        }
+        self.critiques.last().or(self.direct.as_ref()).cloned()
     }
 }
 
@@ -262,16 +288,32 @@ pub fn parse_judgement(text: &str) -> Option<bool> {
     }
 }
 
-/// The graph of `mode`: it starts at `direct` (direct, self) or at
-/// `critique` (cross, iterative).
+/// The graph of `mode` with `critic` writing the critique: it starts at
+/// `direct` (direct, self) or at the critique step (cross, iterative):
+/// `critique` for the protocol's prompt, `hone_critic` (→ `refine` when
+/// the solution is not kept) or `pairwise` for hone's critics.
 pub fn graph(
     cfg: CriticConfig,
     mode: Mode,
+    critic: CriticDesign,
 ) -> Result<Graph<CriticState>, hone_core::graph::GraphError> {
-    let (a, b, c) = (cfg.clone(), cfg.clone(), cfg);
+    let (a, b, c) = (cfg.clone(), cfg.clone(), cfg.clone());
+    let (d, e, f) = (cfg.clone(), cfg.clone(), cfg);
+    let critique_node = match critic {
+        CriticDesign::Realcritic => "critique",
+        CriticDesign::Default | CriticDesign::Rubric => "hone_critic",
+        CriticDesign::Pairwise => "pairwise",
+    };
     let entry = match mode {
         Mode::Direct | Mode::SelfCritique => "direct",
-        Mode::Cross | Mode::Iterative => "critique",
+        Mode::Cross | Mode::Iterative => critique_node,
+    };
+    let then_post_check = |s: &CriticState| {
+        if s.post_check {
+            Route::to("post_check")
+        } else {
+            Route::End
+        }
     };
     GraphBuilder::<CriticState>::new(format!("realcritic-{}", mode.name()))
         .node(
@@ -281,9 +323,11 @@ pub fn graph(
                 async move { direct(&cfg, s, ctx).await }
             }),
         )
-        .router("direct", &["critique"], |s: &CriticState| match s.mode {
-            Mode::SelfCritique => Route::to("critique"),
-            _ => Route::End,
+        .router("direct", &[critique_node], move |s: &CriticState| {
+            match s.mode {
+                Mode::SelfCritique => Route::to(critique_node),
+                _ => Route::End,
+            }
         })
         .node(
             "critique",
@@ -312,6 +356,40 @@ pub fn graph(
                 async move { post_check(&cfg, s, ctx).await }
             }),
         )
+        .node(
+            "hone_critic",
+            node_fn(move |s, ctx| {
+                let cfg = d.clone();
+                async move { hone_critics::critique(&cfg, s, ctx).await }
+            }),
+        )
+        .router(
+            "hone_critic",
+            &["refine", "post_check"],
+            move |s: &CriticState| {
+                if s.keep == Some(false) {
+                    Route::to("refine")
+                } else {
+                    then_post_check(s)
+                }
+            },
+        )
+        .node(
+            "refine",
+            node_fn(move |s, ctx| {
+                let cfg = e.clone();
+                async move { hone_critics::refine(&cfg, s, ctx).await }
+            }),
+        )
+        .router("refine", &["post_check"], then_post_check)
+        .node(
+            "pairwise",
+            node_fn(move |s, ctx| {
+                let cfg = f.clone();
+                async move { hone_critics::pairwise(&cfg, s, ctx).await }
+            }),
+        )
+        .router("pairwise", &["post_check"], then_post_check)
         .entry(entry)
         .build()
 }

@@ -7,7 +7,12 @@ use hone_core::templates::Templates;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::hone_critics::CriticDesign;
 use super::protocol::Mode;
+
+fn is_protocol_critic(c: &CriticDesign) -> bool {
+    *c == CriticDesign::Realcritic
+}
 use crate::results::DirHeader;
 
 /// `header.json` of a RealCritic run: everything that makes it
@@ -36,6 +41,9 @@ pub struct CriticHeader {
     pub model_sha256: Option<String>,
     /// Token limit per call.
     pub max_tokens: u32,
+    /// Which critic writes the critique (left out for the protocol's own).
+    #[serde(default, skip_serializing_if = "is_protocol_critic")]
+    pub critic: CriticDesign,
     /// The post-check judge's identity, when the post-check runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_check: Option<String>,

@@ -268,6 +268,7 @@ mod tests {
             model_sha256: None,
             max_tokens: 2048,
             post_check: None,
+            critic: Default::default(),
             templates: Default::default(),
         };
         let page = html_report(&[CriticRunData {

@@ -13,6 +13,7 @@ use super::critique::parse_critique;
 use super::data::CriticItem;
 use super::extract::{extract_answer, ground_truth, Extraction};
 use super::grade::{Graded, Grader};
+use super::hone_critics::{scored_text, CriticDesign};
 use super::protocol::{graph, parse_judgement, CriticConfig, CriticState, Mode};
 use super::record::{CriticHeader, CriticRecord};
 use crate::results::{ItemResult, RunDir};
@@ -80,7 +81,7 @@ impl CriticRun {
         let log_name = RunDir::log_of(&id, 0);
         let log = root.join(&log_name);
         let mode = self.header.mode;
-        let graph = graph(self.config.clone(), mode)?;
+        let graph = graph(self.config.clone(), mode, self.header.critic)?;
         let outcome = if read_run_log(&log).is_ok() {
             graph.resume(&log, RunOptions::default()).await?
         } else {
@@ -89,7 +90,8 @@ impl CriticRun {
                 let _ = std::fs::remove_file(&log);
             }
             let state = CriticState::new(mode, self.header.rounds, &item.question, &item.reasoning)
-                .with_post_check(self.header.post_check.is_some());
+                .with_post_check(self.header.post_check.is_some())
+                .with_critic(self.header.critic);
             let options = RunOptions::default()
                 .with_run_id(log.file_stem().unwrap_or_default().to_string_lossy())
                 .with_log(&log)
@@ -107,7 +109,8 @@ impl CriticRun {
         }
         let set = item.set.as_str();
         let reference = ground_truth(set, &item.gt_cot, &item.gt);
-        let text = outcome.state.final_output().unwrap_or_default();
+        let scored = scored_text(&outcome.state);
+        let text = scored.as_str();
         let answer = extract_answer(text, set, Extraction::Reference);
         let graded = self.grader.grade(&answer, &reference).await?;
         let strict_answer = extract_answer(text, set, Extraction::Strict);
@@ -136,7 +139,12 @@ impl CriticRun {
             id,
             sample: 0,
             passed: graded.is_correct(),
-            verified: critique.as_ref().and_then(|c| c.says_correct) == Some(true),
+            verified: match self.header.critic {
+                CriticDesign::Realcritic => {
+                    critique.as_ref().and_then(|c| c.says_correct) == Some(true)
+                }
+                _ => outcome.state.keep == Some(true),
+            },
             stop: outcome.stop.to_string(),
             answer: Some(answer.clone()),
             detail: format!(

@@ -406,6 +406,12 @@ pub struct RealCriticArgs {
     /// iterative: critique rounds (only the last is scored).
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub rounds: u32,
+    /// Who writes the critique: realcritic (the protocol's prompt), or
+    /// hone's own critics: default (self-refine's critic, then its refiner),
+    /// rubric (the rubric grader, then the refiner), pairwise (a fresh
+    /// answer against the solution, cross mode only).
+    #[arg(long, value_name = "CRITIC", default_value = "realcritic")]
+    pub critic_design: String,
     /// After each item's last critique, a judge (the model under test)
     /// labels it Qualified or Unqualified: its own figure, never a score.
     #[arg(long)]

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use hone_bench::realcritic::data::{self, CriticItem, SETS};
 use hone_bench::realcritic::grade::Grader;
+use hone_bench::realcritic::hone_critics::CriticDesign;
 use hone_bench::realcritic::metrics::{markdown, summarize};
 use hone_bench::realcritic::protocol::{CriticConfig, Mode};
 use hone_bench::realcritic::report::{html_report, CriticRunData};
@@ -66,6 +67,16 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
+    let critic = CriticDesign::parse(&rc.critic_design).map_err(anyhow::Error::msg)?;
+    if critic != CriticDesign::Realcritic && !matches!(mode, Mode::Cross | Mode::SelfCritique) {
+        bail!(
+            "--critic-design {} critiques in cross or self mode",
+            critic.name()
+        );
+    }
+    if critic == CriticDesign::Pairwise && mode != Mode::Cross {
+        bail!("--critic-design pairwise needs --mode cross (in self mode a fresh greedy answer is the answer it judges)");
+    }
     if rc.post_check && mode == Mode::Direct {
         bail!("--post-check judges critiques; --mode direct writes none");
     }
@@ -101,6 +112,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
         model: model_identity(&model.descriptor()),
         model_sha256: model_sha256(&choice),
         max_tokens,
+        critic,
         post_check: rc.post_check.then(|| {
             format!(
                 "the model under test: {}",
