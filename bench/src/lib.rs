@@ -20,7 +20,8 @@
 //!    comparisons, merging of shards, and a self-contained HTML report
 //!    with SVG charts ([`html`]).
 //! 5. **Protocols** with their own interaction and scoring:
-//!    [`realcritic`] (critiques judged by the corrections they lead to).
+//!    [`realcritic`] (critiques judged by the corrections they lead to);
+//!    [`mint`] (multi-turn tool use: its data and success checks so far).
 //!
 //! ```no_run
 //! # async fn demo(config: hone_agents::refine::RefineConfig, header: hone_bench::results::BenchHeader)
@@ -48,6 +49,7 @@
 pub mod datasets;
 pub mod html;
 pub mod item;
+pub mod mint;
 pub mod realcritic;
 pub mod results;
 pub mod review;
