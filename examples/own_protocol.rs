@@ -174,6 +174,7 @@ async fn run(
             wall_ms: started.elapsed().as_secs_f64() * 1000.0,
             log: log_name,
             critic: None,
+            mint: None,
         })?;
     }
     let results = read_results(out)?;

@@ -301,6 +301,7 @@ mod tests {
                         wall_ms: 10.0,
                         log: "runs/x.jsonl".into(),
                         critic: None,
+                        mint: None,
                     }
                 }
             })

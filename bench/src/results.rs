@@ -78,7 +78,7 @@ pub struct ItemBudget {
 }
 
 /// Name prefixes of the templates only a protocol sends, never a strategy.
-pub const PROTOCOL_TEMPLATE_PREFIXES: [&str; 1] = ["realcritic_"];
+pub const PROTOCOL_TEMPLATE_PREFIXES: [&str; 2] = ["realcritic_", "mint_"];
 
 /// What makes a run reproducible; written once as `header.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,6 +252,10 @@ pub struct ItemResult {
     /// correctness, the strict extraction's score), in RealCritic runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub critic: Option<crate::realcritic::CriticRecord>,
+    /// MINT's record of the episode (its set, how it ended, its steps), in
+    /// MINT runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mint: Option<crate::mint::MintRecord>,
 }
 
 /// Why a run directory could not be used.
@@ -521,6 +525,7 @@ mod tests {
             log: RunDir::log_of(id, 0),
             sample: 0,
             critic: None,
+            mint: None,
         }
     }
 

@@ -248,6 +248,7 @@ impl BenchRun {
             wall_ms: started.elapsed().as_secs_f64() * 1000.0,
             log: log_name,
             critic: None,
+            mint: None,
         })
     }
 

@@ -180,10 +180,8 @@ impl MintChecker {
             ..Limits::default()
         };
         let result = self.sandbox.run(Program::python(program), limits).await?;
-        Ok(Checked::plain(matches!(
-            result.status,
-            Status::Ok | Status::Exit { code: 0 }
-        )))
+        // `sys.exit(0)` before the tests raises SystemExit: no pass.
+        Ok(Checked::plain(result.status == Status::Ok))
     }
 
     async fn theoremqa(&self, item: &MintItem, solution: &str) -> Result<Checked, CheckError> {

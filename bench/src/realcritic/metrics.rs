@@ -275,6 +275,7 @@ mod tests {
             output_tokens: 1,
             wall_ms: 1.0,
             log: String::new(),
+            mint: None,
             critic: Some(CriticRecord {
                 set: set.into(),
                 previous,

@@ -161,6 +161,7 @@ impl CriticRun {
             output_tokens: usage.output_tokens,
             wall_ms: started.elapsed().as_secs_f64() * 1000.0,
             log: log_name,
+            mint: None,
             critic: Some(CriticRecord {
                 set: item.set.clone(),
                 previous,

@@ -45,7 +45,7 @@ async fn load_suite(name: &str, sandbox: &Sandbox) -> Result<Suite> {
     let path = Path::new(name);
     if !path.exists() {
         bail!(
-            "no suite {name:?}: the built-in suites are {} (and the protocol realcritic), or give a .jsonl file",
+            "no suite {name:?}: the built-in suites are {} (and the protocols realcritic and mint), or give a .jsonl file",
             hone_bench::datasets::BUILTIN.join(", ")
         );
     }
@@ -124,13 +124,15 @@ pub(crate) fn model_sha256(choice: &ModelChoice) -> Option<String> {
 }
 
 async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result<ExitCode> {
-    if args.suite == "realcritic" {
-        return crate::realcritic::run(global, config, args).await;
+    match args.suite.as_str() {
+        "realcritic" => return crate::realcritic::run(global, config, args).await,
+        "mint" => return crate::mint::run(global, config, args).await,
+        _ => {}
     }
-    let rc = &args.realcritic;
-    if rc.data.is_some() || rc.mode.is_some() || rc.sets.is_some() {
+    let p = &args.protocol;
+    if p.data.is_some() || p.mode.is_some() || p.sets.is_some() || p.k.is_some() {
         bail!(
-            "--data, --mode and --sets belong to suite realcritic, not {}",
+            "--data, --mode, --sets and --k belong to the protocol suites realcritic and mint, not {}",
             args.suite
         );
     }
@@ -479,15 +481,15 @@ fn compare_dirs(a: &Path, b: &Path, json: bool) -> Result<ExitCode> {
 }
 
 fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Result<ExitCode> {
-    let protocols: Vec<bool> = dirs
-        .iter()
-        .map(|d| crate::realcritic::is_realcritic_dir(d))
-        .collect();
-    if protocols.iter().all(|p| *p) {
-        return crate::realcritic::report(dirs, json, html);
+    let protocols: Vec<Option<String>> = dirs.iter().map(|d| protocol_of(d)).collect();
+    let first = protocols.first().cloned().flatten();
+    if protocols.iter().any(|p| *p != first) {
+        bail!("runs of different protocols (or protocol and strategy runs) are reported apart: give one kind of run directory at a time");
     }
-    if protocols.iter().any(|p| *p) {
-        bail!("RealCritic runs and strategy runs are reported apart: give one kind of run directory at a time");
+    match first.as_deref() {
+        Some("realcritic") => return crate::realcritic::report(dirs, json, html),
+        Some("mint") => return crate::mint::report(dirs, json),
+        _ => {}
     }
     let runs = dirs
         .iter()
@@ -519,6 +521,15 @@ fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Resul
         write_page(file, &page)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The protocol a run directory's header names (`None` for a strategy run).
+pub(crate) fn protocol_of(dir: &Path) -> Option<String> {
+    hone_bench::results::read_header_as::<serde_json::Value>(dir)
+        .ok()?
+        .get("protocol")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Writes an HTML report atomically (a temporary file, then a rename).

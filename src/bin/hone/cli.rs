@@ -20,7 +20,7 @@ pub struct Cli {
 }
 
 /// Options every subcommand takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Global {
     /// Config file (TOML). Default: $HONE_CONFIG, else ./hone.toml if present.
     #[arg(long, global = true, env = "HONE_CONFIG", value_name = "FILE")]
@@ -385,15 +385,17 @@ pub struct BenchRunArgs {
     #[command(flatten)]
     pub strategy: StrategyArgs,
     #[command(flatten)]
-    pub realcritic: RealCriticArgs,
+    pub protocol: ProtocolArgs,
 }
 
-/// The settings of suite `realcritic` (the other suites take none of them).
+/// The settings of the protocol suites `realcritic` and `mint` (the other
+/// suites take none of them).
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "RealCritic (suite `realcritic`)")]
-pub struct RealCriticArgs {
-    /// The data: RealCritic's `data/mix_data` directory (`<set>/test.jsonl`),
-    /// a directory of `<set>.jsonl` files, or one set's `.jsonl` file.
+#[command(next_help_heading = "Protocols (suites `realcritic` and `mint`)")]
+pub struct ProtocolArgs {
+    /// The data: RealCritic's `data/mix_data` directory (`<set>/test.jsonl`)
+    /// or MINT's `data/processed` (`<set>/test_prompts.json`), a directory
+    /// of `<set>.jsonl` files, or (RealCritic) one set's `.jsonl` file.
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
     /// direct (solve), cross (critique the dataset's solution), self (solve,
@@ -416,6 +418,21 @@ pub struct RealCriticArgs {
     /// labels it Qualified or Unqualified: its own figure, never a score.
     #[arg(long)]
     pub post_check: bool,
+    /// MINT: chances to act, one k (`3`) or a range run one k at a time
+    /// (`1-5`, into DIR/k1 … DIR/k5) [default: 5].
+    #[arg(long, value_name = "K|A-B")]
+    pub k: Option<String>,
+    /// MINT: the simulated user's feedback after each step: none,
+    /// no-gt-textual, no-gt-binary, gt-textual or gt-binary.
+    #[arg(long, value_name = "MODE", default_value = "none")]
+    pub feedback: String,
+    /// MINT: the feedback model's name (at --feedback-base-url, else where
+    /// the evaluated model is) [default: the evaluated model].
+    #[arg(long, value_name = "NAME")]
+    pub feedback_model: Option<String>,
+    /// MINT: the feedback model's endpoint (OpenAI-compatible).
+    #[arg(long, value_name = "URL")]
+    pub feedback_base_url: Option<String>,
 }
 
 /// The strategy and its settings: the same flags for `hone solve` and

@@ -5,6 +5,7 @@ mod cli;
 mod judge;
 #[cfg(feature = "local")]
 mod local;
+mod mint;
 mod models;
 mod realcritic;
 mod runs;

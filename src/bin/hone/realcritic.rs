@@ -47,7 +47,7 @@ fn select(mut items: Vec<CriticItem>, args: &BenchRunArgs) -> Result<Vec<CriticI
 }
 
 pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result<ExitCode> {
-    let rc = &args.realcritic;
+    let rc = &args.protocol;
     let Some(data_path) = &rc.data else {
         bail!(
             "hone bench run realcritic needs --data: RealCritic's data/mix_data directory \
@@ -63,6 +63,9 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     }
     if args.shard.is_some() || args.samples != 1 || args.max_run_seconds.is_some() {
         bail!("realcritic does not take --shard, --samples or --max-run-seconds yet");
+    }
+    if rc.k.is_some() || rc.feedback != "none" || rc.feedback_model.is_some() {
+        bail!("--k, --feedback and --feedback-model belong to suite mint");
     }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
@@ -164,12 +167,6 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether `dir` holds a RealCritic run (its header says so).
-pub fn is_realcritic_dir(dir: &Path) -> bool {
-    read_header_as::<serde_json::Value>(dir)
-        .is_ok_and(|h| h.get("protocol").and_then(|p| p.as_str()) == Some("realcritic"))
 }
 
 /// `hone bench report` of RealCritic run directories.

@@ -1,0 +1,100 @@
+//! What a MINT run directory records: its header and, per episode, the
+//! protocol's own fields next to the usual result.
+
+use std::collections::BTreeMap;
+
+use hone_core::templates::Templates;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::data::Family;
+use super::episode::{Feedback, Termination};
+use crate::results::DirHeader;
+
+/// `header.json` of a MINT run (one k per run, as the reference runs it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MintHeader {
+    /// Always `mint`.
+    pub protocol: String,
+    /// hone's version.
+    pub hone_version: String,
+    /// The git revision hone was built from, when known.
+    pub git_revision: Option<String>,
+    /// Chances to act.
+    pub k: u32,
+    /// Most proposals.
+    pub max_proposals: u32,
+    /// The feedback mode.
+    pub feedback: Feedback,
+    /// The feedback model's identity (when feedback is on).
+    pub feedback_model: Option<String>,
+    /// The sets run, in order.
+    pub sets: Vec<String>,
+    /// sha256 of the data read.
+    pub dataset_sha256: String,
+    /// `--limit`: most tasks per set, when given.
+    pub limit_per_set: Option<usize>,
+    /// The evaluated model's identity.
+    pub model: String,
+    /// sha256 of the local model's GGUF file, when local.
+    pub model_sha256: Option<String>,
+    /// sha256 of each `mint_*` template's source.
+    pub templates: BTreeMap<String, String>,
+}
+
+impl MintHeader {
+    /// The sha256 of every `mint_*` template of `templates`.
+    pub fn template_hashes(templates: &Templates) -> BTreeMap<String, String> {
+        templates
+            .names()
+            .into_iter()
+            .filter(|name| name.starts_with("mint_"))
+            .filter_map(|name| {
+                let source = templates.source(name)?;
+                Some((
+                    name.to_string(),
+                    hex::encode(Sha256::digest(source.as_bytes())),
+                ))
+            })
+            .collect()
+    }
+}
+
+impl DirHeader for MintHeader {
+    fn run_differences(&self, other: &Self) -> Vec<String> {
+        let (a, b) = (
+            serde_json::to_value(self).unwrap_or_default(),
+            serde_json::to_value(other).unwrap_or_default(),
+        );
+        let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+            return vec!["header".into()];
+        };
+        let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| !matches!(k.as_str(), "hone_version" | "git_revision"))
+            .filter(|k| a.get(*k) != b.get(*k))
+            .cloned()
+            .collect()
+    }
+}
+
+/// MINT's fields of one episode's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MintRecord {
+    /// The task's set.
+    pub set: String,
+    /// Its family.
+    pub family: Family,
+    /// How the episode ended.
+    pub termination: Termination,
+    /// Proposals made.
+    pub proposals: u32,
+    /// Code cells run.
+    pub tool_uses: u32,
+    /// Turns with neither tag.
+    pub invalid: u32,
+    /// Turns that got feedback.
+    pub feedback_turns: u32,
+}

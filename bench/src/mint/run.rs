@@ -1,0 +1,147 @@
+//! Running MINT episodes: each through the episode graph with its own
+//! checkpointed run log, recorded as it finishes; rerunning on the same
+//! directory resumes (a resumed episode replays its code into a fresh
+//! Python session).
+
+use std::path::Path;
+use std::time::Instant;
+
+use futures::StreamExt;
+use hone_core::graph::{read_run_log, RunOptions, StopReason};
+
+use super::data::{family, MintItem};
+use super::episode::{graph, Episode, MintConfig, Termination};
+use super::record::{MintHeader, MintRecord};
+use crate::results::{ItemResult, RunDir};
+use crate::runner::{ItemError, Progress, RunError, RunTotals};
+
+/// A MINT run at one k.
+#[derive(Clone)]
+pub struct MintRun {
+    /// Models, templates, checker and sessions.
+    pub config: MintConfig,
+    /// What the run directory records.
+    pub header: MintHeader,
+    /// Episodes run at once.
+    pub jobs: usize,
+}
+
+impl MintRun {
+    /// Runs `items` into `dir`, skipping those it already holds.
+    pub async fn run(
+        &self,
+        items: &[MintItem],
+        dir: &mut RunDir,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> Result<RunTotals, RunError> {
+        let mut totals = RunTotals::default();
+        let todo: Vec<&MintItem> = items.iter().filter(|i| !dir.is_done(&i.key(), 0)).collect();
+        totals.skipped = items.len() - todo.len();
+        if totals.skipped > 0 {
+            progress(Progress::Skipped(totals.skipped));
+        }
+        let root = dir.path().to_path_buf();
+        let root = &root;
+        let mut pending = futures::stream::iter(
+            todo.iter()
+                .map(|item| async move { (*item, self.run_item(item, root).await) }),
+        )
+        .buffer_unordered(self.jobs.max(1));
+        while let Some((item, result)) = pending.next().await {
+            match result {
+                Ok(result) => {
+                    dir.record(result.clone())?;
+                    totals.finished += 1;
+                    progress(Progress::Finished(&result));
+                }
+                Err(error) => {
+                    totals.failed += 1;
+                    let id = item.key();
+                    progress(Progress::Failed {
+                        id: &id,
+                        error: &error,
+                    });
+                }
+            }
+        }
+        Ok(totals)
+    }
+
+    /// Runs one episode (resuming its log when there is one).
+    pub async fn run_item(&self, item: &MintItem, root: &Path) -> Result<ItemResult, ItemError> {
+        let started = Instant::now();
+        let id = item.key();
+        let log_name = RunDir::log_of(&id, 0);
+        let log = root.join(&log_name);
+        let graph = graph(self.config.clone())?;
+        let outcome = if read_run_log(&log).is_ok() {
+            graph.resume(&log, RunOptions::default()).await
+        } else {
+            if log.exists() {
+                let _ = std::fs::remove_file(&log);
+            }
+            let episode = Episode::new(
+                &self.config.templates,
+                item.clone(),
+                self.header.k,
+                self.header.feedback,
+            )?;
+            let options = RunOptions::default()
+                .with_run_id(log.file_stem().unwrap_or_default().to_string_lossy())
+                .with_log(&log)
+                .with_meta(serde_json::json!({"protocol": "mint", "k": self.header.k, "item": id}));
+            graph.run(episode, options).await
+        };
+        // The session goes with the episode, finished or not.
+        self.config
+            .sessions
+            .close(&format!("{id}#k{}", self.header.k))
+            .await;
+        let outcome = outcome?;
+        if let StopReason::NodeFailed { node, error } = &outcome.stop {
+            return Err(ItemError::NodeFailed(format!(
+                "node {node} failed: {error}"
+            )));
+        }
+        let ep = &outcome.state;
+        let termination = ep.end.unwrap_or(Termination::MaxSteps);
+        let usage = outcome.usage.total;
+        Ok(ItemResult {
+            id,
+            sample: 0,
+            passed: termination == Termination::TaskSuccess,
+            verified: false,
+            stop: termination.name().to_string(),
+            answer: ep.solution.clone(),
+            detail: format!(
+                "{}: {} step(s) of {} ({} code, {} proposal(s), {} invalid){}",
+                termination.name(),
+                ep.steps(),
+                ep.k,
+                ep.tool_uses,
+                ep.proposals,
+                ep.invalid,
+                ep.error
+                    .as_deref()
+                    .map(|e| format!("; {e}"))
+                    .unwrap_or_default()
+            ),
+            calls: usage.calls,
+            cache_hits: usage.cache_hits,
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            wall_ms: started.elapsed().as_secs_f64() * 1000.0,
+            log: log_name,
+            critic: None,
+            mint: Some(MintRecord {
+                set: item.set.clone(),
+                family: family(&item.set),
+                termination,
+                proposals: ep.proposals,
+                tool_uses: ep.tool_uses,
+                invalid: ep.invalid,
+                feedback_turns: ep.feedback_given.len() as u32,
+            }),
+        })
+    }
+}
