@@ -87,15 +87,15 @@ fn hone(server: &FakeServer) -> Command {
 }
 
 fn run(server: &FakeServer, data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    hone(server)
-        .args(["bench", "run", "mint", "--data"])
+    let mut cmd = hone(server);
+    cmd.args(["bench", "run", "mint", "--data"])
         .arg(data)
         .arg("--out")
-        .arg(out)
-        .args(["--sets", "gsm8k,humaneval"])
-        .args(extra)
-        .output()
-        .unwrap()
+        .arg(out);
+    if !extra.contains(&"--sets") {
+        cmd.args(["--sets", "gsm8k,humaneval"]);
+    }
+    cmd.args(extra).output().unwrap()
 }
 
 fn results(out: &Path) -> Vec<serde_json::Value> {
@@ -267,5 +267,31 @@ async fn feedback_follows_every_step_but_the_last_and_knows_the_answer_only_in_g
     assert!(
         !h[1].contains("Write the function."),
         "binary feedback keeps only the label"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_wrong_proposals_end_the_episode_before_its_steps_run_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let server =
+        FakeServer::start(|_, _: &SeenRequest| Reply::completion("<solution>7</solution>")).await;
+    let out_dir = dir.path().join("wrong");
+    let out = run(&server, &data, &out_dir, &["--k", "5", "--sets", "gsm8k"]);
+    assert_success(&out);
+    assert_eq!(server.request_count(), 2);
+    let rows = results(&out_dir);
+    assert_eq!(rows[0]["stop"], "max_propose_steps");
+    assert_eq!(rows[0]["answer"], "7");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Terminations: max_propose_steps 1."));
+    let out = run(
+        &server,
+        &data,
+        &dir.path().join("twice"),
+        &["--sets", "gsm8k,gsm8k"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the set \"gsm8k\" is named twice"),
+        "{out:?}"
     );
 }

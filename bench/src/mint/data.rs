@@ -106,6 +106,9 @@ pub enum DataError {
         /// The set.
         set: String,
     },
+    /// A set was asked for twice.
+    #[error("the set {0:?} is named twice")]
+    DuplicateSet(String),
     /// A set name hone does not know.
     #[error("unknown MINT set {0:?}: the sets are {sets}", sets = SETS.join(", "))]
     UnknownSet(String),
@@ -116,7 +119,10 @@ pub enum DataError {
 pub fn load(root: &Path, sets: &[String]) -> Result<(Vec<MintItem>, String), DataError> {
     let mut items = Vec::new();
     let mut hasher = Sha256::new();
-    for set in sets {
+    for (i, set) in sets.iter().enumerate() {
+        if sets[..i].contains(set) {
+            return Err(DataError::DuplicateSet(set.clone()));
+        }
         if !SETS.contains(&set.as_str()) {
             return Err(DataError::UnknownSet(set.clone()));
         }

@@ -510,3 +510,62 @@ pub fn graph(cfg: MintConfig) -> Result<Graph<Episode>, hone_core::graph::GraphE
         .entry("act")
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(set: &str, reference: serde_json::Value) -> MintItem {
+        MintItem {
+            set: set.into(),
+            id: "0".into(),
+            prompt: "p".into(),
+            reference,
+            answer_type: None,
+            entry_point: None,
+        }
+    }
+
+    #[test]
+    fn the_feedback_model_sees_the_reference_only_in_gt_modes_and_never_a_falsy_one() {
+        let gsm = item("gsm8k", "Yes".into());
+        assert_eq!(ground_truth(&gsm, Feedback::NoGtTextual), "NOT GIVEN");
+        assert_eq!(ground_truth(&gsm, Feedback::GtTextual), "yes");
+        let tq = item("theoremqa", serde_json::json!(false));
+        assert_eq!(ground_truth(&tq, Feedback::GtBinary), "NOT GIVEN");
+        let tq = item("theoremqa", serde_json::json!([1, 6]));
+        assert_eq!(ground_truth(&tq, Feedback::GtBinary), "[1, 6]");
+        let mmlu = item("mmlu", "c".into());
+        assert_eq!(ground_truth(&mmlu, Feedback::GtTextual), "c");
+    }
+
+    #[test]
+    fn a_new_episode_puts_the_rules_in_the_system_message_and_the_task_last() {
+        let templates = hone_agents::templates::embedded();
+        let mut he = item("humaneval", "tests".into());
+        he.prompt = "def f():\n    pass\n".into();
+        let ep = Episode::new(&templates, he, 1, Feedback::None).unwrap();
+        assert_eq!(ep.max_proposals, 1);
+        assert!(ep.system.contains("1 chance(s) to act"), "{}", ep.system);
+        assert!(
+            !ep.system.contains("wikipedia_search"),
+            "no search tool for code"
+        );
+        let first = &ep.messages[0].content;
+        assert!(
+            first.ends_with("Task:\nComplete the following code:\n\ndef f():\n    pass"),
+            "{first}"
+        );
+        assert!(
+            !first.contains("Expert feedback"),
+            "no feedback in the example when off"
+        );
+        let mut mbpp = item("mbpp", "tests".into());
+        mbpp.prompt = "\"\"\"\nWrite f.\n\"\"\"".into();
+        let ep = Episode::new(&templates, mbpp, 5, Feedback::GtTextual).unwrap();
+        assert!(ep.task == "Write f.", "{:?}", ep.task);
+        assert!(ep.messages[0]
+            .content
+            .contains("Expert feedback:\nThis is BAD."));
+    }
+}

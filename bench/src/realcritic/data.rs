@@ -92,6 +92,9 @@ pub enum DataError {
         /// The set.
         set: String,
     },
+    /// A set was asked for twice.
+    #[error("the set {0:?} is named twice")]
+    DuplicateSet(String),
     /// A set name hone does not know.
     #[error("unknown RealCritic set {0:?}: the sets are {sets}", sets = SETS.join(", "))]
     UnknownSet(String),
@@ -100,7 +103,10 @@ pub enum DataError {
 /// Items of the sets asked for, read from `path`, and the sha256 of the
 /// data read (the files' bytes, in set order).
 pub fn load(path: &Path, sets: &[String]) -> Result<(Vec<CriticItem>, String), DataError> {
-    for set in sets {
+    for (i, set) in sets.iter().enumerate() {
+        if sets[..i].contains(set) {
+            return Err(DataError::DuplicateSet(set.clone()));
+        }
         if !SETS.contains(&set.as_str()) {
             return Err(DataError::UnknownSet(set.clone()));
         }
