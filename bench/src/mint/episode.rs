@@ -329,9 +329,14 @@ async fn act(cfg: &MintConfig, mut ep: Episode, ctx: NodeContext) -> Result<Epis
                 ep.end = Some(Termination::TaskSuccess);
                 return Ok(ep);
             }
-            checked
-                .error
-                .unwrap_or_else(|| "Your answer is wrong.".to_string())
+            match checked.error {
+                Some(error) => error,
+                None => cfg
+                    .templates
+                    .render("mint_wrong_answer.j2", serde_json::json!({}))?
+                    .trim()
+                    .to_string(),
+            }
         }
         Action::UnclosedProposal => {
             ep.proposals += 1;
