@@ -295,3 +295,37 @@ async fn two_wrong_proposals_end_the_episode_before_its_steps_run_out() {
         "{out:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_checks_drop_the_substring_quirk_and_both_verdicts_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    // "4 apples and 6" holds the reference 4 as a substring.
+    let server = FakeServer::start(|_, _: &SeenRequest| {
+        Reply::completion("<solution>4 apples and 6</solution>")
+    })
+    .await;
+    let reference = dir.path().join("reference");
+    let out = run(&server, &data, &reference, &["--k", "5", "--sets", "gsm8k"]);
+    assert_success(&out);
+    let rows = results(&reference);
+    assert_eq!(rows[0]["passed"], true, "the reference's substring rule");
+    assert_eq!(
+        rows[0]["mint"]["other_check"], false,
+        "hone's check says no"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("disagrees on 1 episode(s)"), "{stdout}");
+    let strict = dir.path().join("strict");
+    let out = run(
+        &server,
+        &data,
+        &strict,
+        &["--k", "5", "--sets", "gsm8k", "--strict-checks"],
+    );
+    assert_success(&out);
+    let rows = results(&strict);
+    assert_eq!(rows[0]["passed"], false);
+    assert_eq!(rows[0]["stop"], "max_propose_steps");
+    assert_eq!(rows[0]["mint"]["other_check"], true);
+}

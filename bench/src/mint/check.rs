@@ -109,6 +109,62 @@ pub fn mmlu_correct(prompt: &str, solution: &str, reference: &str) -> bool {
         .any(|(letter, text)| *letter == reference && !text.is_empty() && answer.contains(text))
 }
 
+/// SQuAD-style normalisation: lower case, no punctuation, no articles,
+/// single spaces.
+fn squad_normalise(text: &str) -> String {
+    let lower = text.to_lowercase();
+    let cleaned: String = lower
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    cleaned
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "a" | "an" | "the"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// hotpotqa, strictly: the normalised answer equals the normalised
+/// reference (exact match, not a substring).
+pub fn strict_text_correct(solution: &str, reference: &serde_json::Value) -> bool {
+    let answer = squad_normalise(solution);
+    !answer.is_empty() && answer == squad_normalise(&py_str(reference))
+}
+
+/// mmlu, strictly: the option the answer names (a lone letter, a letter
+/// with its parenthesis, or exactly one option's text) is the reference.
+pub fn strict_mmlu_correct(prompt: &str, solution: &str, reference: &str) -> bool {
+    let answer = solution.trim().to_lowercase();
+    let reference = reference.trim().to_lowercase();
+    let letter = {
+        let bare =
+            answer.trim_matches(|c: char| c == '(' || c == ')' || c == '.' || c.is_whitespace());
+        let mut chars = bare.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if ('a'..='e').contains(&c) => Some(c.to_string()),
+            (Some(c), Some(next)) if ('a'..='e').contains(&c) && !next.is_alphanumeric() => {
+                Some(c.to_string())
+            }
+            _ => None,
+        }
+    };
+    let chosen = letter.or_else(|| {
+        let options = mmlu_options(prompt);
+        let normalised = squad_normalise(&answer);
+        options
+            .into_iter()
+            .find(|(_, text)| squad_normalise(text) == normalised)
+            .map(|(l, _)| l)
+    });
+    chosen.as_deref() == Some(reference.as_str())
+}
+
 /// A check's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
@@ -154,6 +210,59 @@ impl MintChecker {
     /// A checker running its programs in `sandbox`.
     pub fn new(sandbox: Sandbox) -> Self {
         MintChecker { sandbox }
+    }
+
+    /// [`MintChecker::check`] or [`MintChecker::check_strict`].
+    pub async fn check_with(
+        &self,
+        strict: bool,
+        item: &MintItem,
+        solution: &str,
+    ) -> Result<Checked, CheckError> {
+        if strict {
+            self.check_strict(item, solution).await
+        } else {
+            self.check(item, solution).await
+        }
+    }
+
+    /// hone's own answer checking in place of the reference's quirks
+    /// (`--strict-checks`): gsm8k and math by hone's math checker on the
+    /// final answer (sympy in the sandbox when the rules cannot tell),
+    /// hotpotqa by exact match after normalisation, mmlu by the option the
+    /// answer names; TheoremQA and code as the reference checks them.
+    pub async fn check_strict(
+        &self,
+        item: &MintItem,
+        solution: &str,
+    ) -> Result<Checked, CheckError> {
+        match item.set.as_str() {
+            "gsm8k" | "math" => {
+                let answer = hone_tools::answer::extract_final_answer(solution)
+                    .unwrap_or_else(|| solution.trim().to_string());
+                let checker = hone_tools::math_check::MathChecker::new(self.sandbox.clone());
+                let verdict = checker
+                    .equivalent(&answer, &py_str(&item.reference))
+                    .await
+                    .map_err(|e| CheckError::NoVerdict {
+                        set: item.set.clone(),
+                        detail: e.to_string(),
+                    })?;
+                Ok(Checked::plain(
+                    verdict == hone_tools::answer::Equivalence::Equal,
+                ))
+            }
+            "hotpotqa" => Ok(Checked::plain(strict_text_correct(
+                solution,
+                &item.reference,
+            ))),
+            "mmlu" => Ok(Checked::plain(strict_mmlu_correct(
+                &item.prompt,
+                solution,
+                &py_str(&item.reference),
+            ))),
+            _ => self.check(item, solution).await,
+        }
     }
 
     /// Whether `solution` (the text of a `<solution>` block) solves `item`.
@@ -269,6 +378,23 @@ mod tests {
         // Another option's text makes it wrong, even beside the right one.
         assert!(!mmlu_correct(prompt, "121 or 18107", "c"));
         assert!(!mmlu_correct(prompt, "nothing", "c"));
+    }
+
+    #[test]
+    fn strict_checks_drop_the_quirks() {
+        let prompt = "Q? Options: A ) 6 , B ) 121 , C ) 18107 , D ) 54,320";
+        // The quirk accepts this; the strict check does not.
+        assert!(!strict_mmlu_correct(prompt, "the answer is b", "a"));
+        assert!(strict_mmlu_correct(prompt, "(C)", "c"));
+        assert!(strict_mmlu_correct(prompt, "c) 18107", "c"));
+        assert!(strict_mmlu_correct(prompt, "18107", "c"));
+        assert!(!strict_mmlu_correct(prompt, "121", "c"));
+        // "6 mph" is a substring match for the reference, not an exact one.
+        assert!(!strict_text_correct("6 mph", &"6".into()));
+        assert!(strict_text_correct(
+            "The Eiffel Tower.",
+            &"eiffel tower".into()
+        ));
     }
 
     #[test]

@@ -257,6 +257,9 @@ pub struct MintConfig {
     pub checker: MintChecker,
     /// The episodes' Python sessions.
     pub sessions: Sessions,
+    /// Check proposals with hone's own checker instead of the reference's
+    /// (`--strict-checks`).
+    pub strict_checks: bool,
 }
 
 /// The stop strings of the evaluated model's calls.
@@ -322,7 +325,7 @@ async fn act(cfg: &MintConfig, mut ep: Episode, ctx: NodeContext) -> Result<Epis
             ep.solution = Some(solution.clone());
             let checked = cfg
                 .checker
-                .check(&ep.item, &solution)
+                .check_with(cfg.strict_checks, &ep.item, &solution)
                 .await
                 .map_err(|e| node_failed("checking a MINT proposal", e))?;
             if checked.correct {

@@ -53,6 +53,12 @@ pub struct MintSummary {
     pub overall: Rate,
     /// Episodes per termination reason.
     pub terminations: BTreeMap<String, u64>,
+    /// Episodes whose last proposal the other checker (see
+    /// [`MintRecord::other_check`](super::MintRecord::other_check)) judges
+    /// otherwise than the episode's outcome.
+    pub other_check_differs: u64,
+    /// Episodes the other checker accepts (on the last proposal).
+    pub other_check_solved: u64,
 }
 
 /// The figures of `results` (MINT results; others are left out).
@@ -60,6 +66,7 @@ pub fn summarize(results: &[ItemResult]) -> MintSummary {
     let mut by_set: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     let mut family = BTreeMap::new();
     let mut terminations = BTreeMap::new();
+    let (mut differs, mut other_solved) = (0, 0);
     for r in results {
         let Some(m) = &r.mint else { continue };
         let e = by_set.entry(m.set.as_str()).or_default();
@@ -73,6 +80,9 @@ pub fn summarize(results: &[ItemResult]) -> MintSummary {
         *terminations
             .entry(m.termination.name().to_string())
             .or_default() += 1;
+        let other = m.other_check.unwrap_or(false);
+        differs += u64::from(other != r.passed);
+        other_solved += u64::from(other);
     }
     let order = |s: &str| SETS.iter().position(|x| *x == s).unwrap_or(SETS.len());
     let mut sets: Vec<(String, Rate)> = by_set
@@ -91,6 +101,8 @@ pub fn summarize(results: &[ItemResult]) -> MintSummary {
         code: fam(true),
         overall: Rate::of(ok, n),
         terminations,
+        other_check_differs: differs,
+        other_check_solved: other_solved,
     }
 }
 
@@ -143,6 +155,11 @@ pub fn markdown(summary: &MintSummary) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     let _ = writeln!(out, "\nTerminations: {}.", reasons.join(", "));
+    let _ = writeln!(
+        out,
+        "The other checker (reference vs hone's strict checks) accepts {} last proposal(s) and disagrees on {} episode(s).",
+        summary.other_check_solved, summary.other_check_differs
+    );
     out
 }
 

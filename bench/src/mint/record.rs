@@ -26,6 +26,9 @@ pub struct MintHeader {
     pub max_proposals: u32,
     /// The feedback mode.
     pub feedback: Feedback,
+    /// Whether hone's own checks decide the episodes (`--strict-checks`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict_checks: bool,
     /// The feedback model's identity (when feedback is on).
     pub feedback_model: Option<String>,
     /// The sets run, in order.
@@ -97,4 +100,9 @@ pub struct MintRecord {
     pub invalid: u32,
     /// Turns that got feedback.
     pub feedback_turns: u32,
+    /// The other checker's verdict on the last proposal (hone's own when the
+    /// reference's decided the episode, and the other way round), so the
+    /// quirks' effect shows; absent when nothing was proposed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_check: Option<bool>,
 }

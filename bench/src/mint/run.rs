@@ -105,6 +105,17 @@ impl MintRun {
         }
         let ep = &outcome.state;
         let termination = ep.end.unwrap_or(Termination::MaxSteps);
+        let other_check = match &ep.solution {
+            Some(solution) => Some(
+                self.config
+                    .checker
+                    .check_with(!self.config.strict_checks, item, solution)
+                    .await
+                    .map_err(|e| ItemError::NodeFailed(e.to_string()))?
+                    .correct,
+            ),
+            None => None,
+        };
         let usage = outcome.usage.total;
         Ok(ItemResult {
             id,
@@ -141,6 +152,7 @@ impl MintRun {
                 tool_uses: ep.tool_uses,
                 invalid: ep.invalid,
                 feedback_turns: ep.feedback_given.len() as u32,
+                other_check,
             }),
         })
     }

@@ -430,6 +430,10 @@ pub struct ProtocolArgs {
     /// the evaluated model is) [default: the evaluated model].
     #[arg(long, value_name = "NAME")]
     pub feedback_model: Option<String>,
+    /// MINT: decide episodes with hone's own answer checks instead of the
+    /// reference's quirky ones (the other verdict is recorded either way).
+    #[arg(long)]
+    pub strict_checks: bool,
     /// MINT: the feedback model's endpoint (OpenAI-compatible).
     #[arg(long, value_name = "URL")]
     pub feedback_base_url: Option<String>,

@@ -112,6 +112,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
         templates: templates.clone(),
         checker: MintChecker::new(sandbox.clone()),
         sessions: Sessions::new(sandbox),
+        strict_checks: p.strict_checks,
     };
     let mut curve = Vec::new();
     let mut failed = 0;
@@ -128,6 +129,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
             k,
             max_proposals: Episode::proposals_for(k),
             feedback,
+            strict_checks: p.strict_checks,
             feedback_model: (feedback != Feedback::None)
                 .then(|| model_identity(&feedback_model.descriptor())),
             sets: sets.clone(),

@@ -64,8 +64,8 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if args.shard.is_some() || args.samples != 1 || args.max_run_seconds.is_some() {
         bail!("realcritic does not take --shard, --samples or --max-run-seconds yet");
     }
-    if rc.k.is_some() || rc.feedback != "none" || rc.feedback_model.is_some() {
-        bail!("--k, --feedback and --feedback-model belong to suite mint");
+    if rc.k.is_some() || rc.feedback != "none" || rc.feedback_model.is_some() || rc.strict_checks {
+        bail!("--k, --feedback, --feedback-model and --strict-checks belong to suite mint");
     }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
