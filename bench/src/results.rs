@@ -434,6 +434,44 @@ pub trait DirHeader: Serialize + serde::de::DeserializeOwned {
     fn run_differences(&self, other: &Self) -> Vec<String>;
 }
 
+/// The top-level fields in which two headers' JSON differ, build fields
+/// (`hone_version`, `git_revision`) aside: a protocol header's
+/// [`DirHeader::run_differences`].
+pub fn json_differences<H: Serialize>(a: &H, b: &H) -> Vec<String> {
+    let (a, b) = (
+        serde_json::to_value(a).unwrap_or_default(),
+        serde_json::to_value(b).unwrap_or_default(),
+    );
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return vec!["header".into()];
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| !BenchHeader::BUILD_FIELDS.contains(&k.as_str()))
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect()
+}
+
+/// The sha256 of the source of every template of `templates` whose name
+/// starts with `prefix` (a protocol's own templates).
+pub fn template_hashes(
+    templates: &hone_core::templates::Templates,
+    prefix: &str,
+) -> BTreeMap<String, String> {
+    templates
+        .names()
+        .into_iter()
+        .filter(|name| name.starts_with(prefix))
+        .filter_map(|name| {
+            let source = templates.source(name)?;
+            Some((name.to_string(), sha256_hex(source.as_bytes())))
+        })
+        .collect()
+}
+
 impl DirHeader for BenchHeader {
     fn run_differences(&self, other: &Self) -> Vec<String> {
         self.differences(other, false)

@@ -86,6 +86,54 @@ pub struct RunTotals {
     pub stopped_by_budget: bool,
 }
 
+/// Runs the items of a protocol run (RealCritic, MINT, your own) that `dir`
+/// does not hold yet, `jobs` at a time: `run_one(item, dir_path)` runs and
+/// scores one, and each result is recorded as it finishes. An item that
+/// fails is reported and not recorded, so rerunning retries it.
+pub async fn run_protocol_items<'a, T, F, Fut>(
+    items: &'a [T],
+    key: impl Fn(&T) -> String,
+    jobs: usize,
+    dir: &mut RunDir,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+    run_one: F,
+) -> Result<RunTotals, RunError>
+where
+    F: Fn(&'a T, std::path::PathBuf) -> Fut,
+    Fut: std::future::Future<Output = Result<ItemResult, ItemError>> + 'a,
+{
+    let mut totals = RunTotals::default();
+    let todo: Vec<&T> = items.iter().filter(|i| !dir.is_done(&key(i), 0)).collect();
+    totals.skipped = items.len() - todo.len();
+    if totals.skipped > 0 {
+        progress(Progress::Skipped(totals.skipped));
+    }
+    let root = dir.path().to_path_buf();
+    let mut pending = futures::stream::iter(todo.into_iter().map(|item| {
+        let fut = run_one(item, root.clone());
+        async move { (item, fut.await) }
+    }))
+    .buffer_unordered(jobs.max(1));
+    while let Some((item, result)) = pending.next().await {
+        match result {
+            Ok(result) => {
+                dir.record(result.clone())?;
+                totals.finished += 1;
+                progress(Progress::Finished(&result));
+            }
+            Err(error) => {
+                totals.failed += 1;
+                let id = key(item);
+                progress(Progress::Failed {
+                    id: &id,
+                    error: &error,
+                });
+            }
+        }
+    }
+    Ok(totals)
+}
+
 /// A benchmark run: the model and templates (in `config`), the header the
 /// run directory records, and how to schedule items.
 #[derive(Clone)]

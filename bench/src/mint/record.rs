@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use hone_core::templates::Templates;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::data::Family;
 use super::episode::{Feedback, Termination};
@@ -48,38 +47,13 @@ pub struct MintHeader {
 impl MintHeader {
     /// The sha256 of every `mint_*` template of `templates`.
     pub fn template_hashes(templates: &Templates) -> BTreeMap<String, String> {
-        templates
-            .names()
-            .into_iter()
-            .filter(|name| name.starts_with("mint_"))
-            .filter_map(|name| {
-                let source = templates.source(name)?;
-                Some((
-                    name.to_string(),
-                    hex::encode(Sha256::digest(source.as_bytes())),
-                ))
-            })
-            .collect()
+        crate::results::template_hashes(templates, "mint_")
     }
 }
 
 impl DirHeader for MintHeader {
     fn run_differences(&self, other: &Self) -> Vec<String> {
-        let (a, b) = (
-            serde_json::to_value(self).unwrap_or_default(),
-            serde_json::to_value(other).unwrap_or_default(),
-        );
-        let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
-            return vec!["header".into()];
-        };
-        let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        keys.into_iter()
-            .filter(|k| !matches!(k.as_str(), "hone_version" | "git_revision"))
-            .filter(|k| a.get(*k) != b.get(*k))
-            .cloned()
-            .collect()
+        crate::results::json_differences(self, other)
     }
 }
 

@@ -6,14 +6,13 @@
 use std::path::Path;
 use std::time::Instant;
 
-use futures::StreamExt;
 use hone_core::graph::{read_run_log, RunOptions, StopReason};
 
 use super::data::{family, MintItem};
 use super::episode::{graph, Episode, MintConfig, Termination};
 use super::record::{MintHeader, MintRecord};
 use crate::results::{ItemResult, RunDir};
-use crate::runner::{ItemError, Progress, RunError, RunTotals};
+use crate::runner::{run_protocol_items, ItemError, Progress, RunError, RunTotals};
 
 /// A MINT run at one k.
 #[derive(Clone)]
@@ -34,37 +33,15 @@ impl MintRun {
         dir: &mut RunDir,
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> Result<RunTotals, RunError> {
-        let mut totals = RunTotals::default();
-        let todo: Vec<&MintItem> = items.iter().filter(|i| !dir.is_done(&i.key(), 0)).collect();
-        totals.skipped = items.len() - todo.len();
-        if totals.skipped > 0 {
-            progress(Progress::Skipped(totals.skipped));
-        }
-        let root = dir.path().to_path_buf();
-        let root = &root;
-        let mut pending = futures::stream::iter(
-            todo.iter()
-                .map(|item| async move { (*item, self.run_item(item, root).await) }),
+        run_protocol_items(
+            items,
+            |i: &MintItem| i.key(),
+            self.jobs,
+            dir,
+            progress,
+            |item, root| async move { self.run_item(item, &root).await },
         )
-        .buffer_unordered(self.jobs.max(1));
-        while let Some((item, result)) = pending.next().await {
-            match result {
-                Ok(result) => {
-                    dir.record(result.clone())?;
-                    totals.finished += 1;
-                    progress(Progress::Finished(&result));
-                }
-                Err(error) => {
-                    totals.failed += 1;
-                    let id = item.key();
-                    progress(Progress::Failed {
-                        id: &id,
-                        error: &error,
-                    });
-                }
-            }
-        }
-        Ok(totals)
+        .await
     }
 
     /// Runs one episode (resuming its log when there is one).

@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::time::Instant;
 
-use futures::StreamExt;
 use hone_core::graph::{read_run_log, RunOptions, StopReason};
 
 use super::critique::parse_critique;
@@ -17,7 +16,7 @@ use super::hone_critics::{scored_text, CriticDesign};
 use super::protocol::{graph, parse_judgement, CriticConfig, CriticState, Mode};
 use super::record::{CriticHeader, CriticRecord};
 use crate::results::{ItemResult, RunDir};
-use crate::runner::{ItemError, Progress, RunError, RunTotals};
+use crate::runner::{run_protocol_items, ItemError, Progress, RunError, RunTotals};
 
 /// A RealCritic run: the model, the header its directory records, the
 /// grader and how many items run at once.
@@ -41,37 +40,15 @@ impl CriticRun {
         dir: &mut RunDir,
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> Result<RunTotals, RunError> {
-        let mut totals = RunTotals::default();
-        let todo: Vec<&CriticItem> = items.iter().filter(|i| !dir.is_done(&i.id(), 0)).collect();
-        totals.skipped = items.len() - todo.len();
-        if totals.skipped > 0 {
-            progress(Progress::Skipped(totals.skipped));
-        }
-        let root = dir.path().to_path_buf();
-        let root = &root;
-        let mut pending = futures::stream::iter(todo.iter().map(|item| async move {
-            let result = self.run_item(item, root).await;
-            (*item, result)
-        }))
-        .buffer_unordered(self.jobs.max(1));
-        while let Some((item, result)) = pending.next().await {
-            match result {
-                Ok(result) => {
-                    dir.record(result.clone())?;
-                    totals.finished += 1;
-                    progress(Progress::Finished(&result));
-                }
-                Err(error) => {
-                    totals.failed += 1;
-                    let id = item.id();
-                    progress(Progress::Failed {
-                        id: &id,
-                        error: &error,
-                    });
-                }
-            }
-        }
-        Ok(totals)
+        run_protocol_items(
+            items,
+            |i: &CriticItem| i.id(),
+            self.jobs,
+            dir,
+            progress,
+            |item, root| async move { self.run_item(item, &root).await },
+        )
+        .await
     }
 
     /// Runs one item (resuming its log when there is one) and grades it.
