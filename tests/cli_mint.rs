@@ -204,6 +204,24 @@ async fn an_episode_runs_code_in_one_session_counts_down_and_ends_on_a_right_ans
     assert_eq!(rows[0]["stop"], "max_steps", "{}", rows[0]);
     assert_eq!(rows[1]["stop"], "max_steps");
     assert_eq!(rows[0]["passed"], false);
+
+    // `hone bench report` of the runs at k = 1, 2, 5: SR against k, and a
+    // page with the curve.
+    let page = dir.path().join("mint.html");
+    let report = hone(&server)
+        .args(["bench", "report"])
+        .arg(dir.path().join("k1"))
+        .arg(dir.path().join("k2"))
+        .arg(&out_dir)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_success(&report);
+    let stdout = String::from_utf8_lossy(&report.stdout);
+    assert!(stdout.contains("Slope of overall SR against k"), "{stdout}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("success rate against k"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

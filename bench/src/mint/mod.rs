@@ -14,7 +14,8 @@
 //! 3. **Success checks** ([`check`]): per set, quirks included; code and
 //!    TheoremQA's evaluation run in the sandbox, never on the host.
 //! 4. **Figures** ([`metrics`]): SR per set, per family and overall, with
-//!    intervals; termination reasons; SR against k with its slope.
+//!    intervals; termination reasons; SR against k with its slope, and
+//!    the page that draws it ([`report`]).
 //!
 //! The CLI is `hone bench run mint --data DIR --k 1-5 --out DIR`.
 //!
@@ -32,6 +33,7 @@ pub mod episode;
 pub mod metrics;
 pub mod python;
 mod record;
+pub mod report;
 pub mod run;
 pub mod turn;
 

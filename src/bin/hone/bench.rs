@@ -488,7 +488,7 @@ fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Resul
     }
     match first.as_deref() {
         Some("realcritic") => return crate::realcritic::report(dirs, json, html),
-        Some("mint") => return crate::mint::report(dirs, json),
+        Some("mint") => return crate::mint::report(dirs, json, html),
         _ => {}
     }
     let runs = dirs

@@ -10,6 +10,7 @@ use hone_bench::mint::data::{self, MintItem, SETS};
 use hone_bench::mint::episode::{Episode, Feedback, MintConfig};
 use hone_bench::mint::metrics::{markdown, markdown_curve, summarize};
 use hone_bench::mint::python::Sessions;
+use hone_bench::mint::report::{html_report, MintRunData};
 use hone_bench::mint::run::MintRun;
 use hone_bench::mint::MintHeader;
 use hone_bench::results::{read_header_as, read_results, RunDir};
@@ -188,7 +189,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
 
 /// `hone bench report` of MINT run directories: each run's table, then SR
 /// against k when the runs differ in k.
-pub fn report(dirs: &[PathBuf], json: bool) -> Result<ExitCode> {
+pub fn report(dirs: &[PathBuf], json: bool, html: Option<&Path>) -> Result<ExitCode> {
     let mut runs = Vec::new();
     for d in dirs {
         let header: MintHeader = read_header_as(d)?;
@@ -218,6 +219,17 @@ pub fn report(dirs: &[PathBuf], json: bool) -> Result<ExitCode> {
     curve.dedup_by_key(|(k, _)| *k);
     if curve.len() > 1 && curve.len() == runs.len() {
         print!("{}", markdown_curve(&curve));
+    }
+    if let Some(file) = html {
+        let data: Vec<MintRunData> = runs
+            .into_iter()
+            .map(|(d, header, summary)| MintRunData {
+                dir: d.display().to_string(),
+                header,
+                summary,
+            })
+            .collect();
+        crate::bench::write_page(file, &html_report(&data)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
