@@ -78,6 +78,12 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
+    if args.strategy.max_tokens.is_some() || args.strategy.temperature != 0.0 {
+        bail!(
+            "mint's calls are the reference's: greedy, 512 tokens (the feedback model's 1,024); \
+             --max-tokens and --temperature do not apply"
+        );
+    }
     let ks = parse_k(p.k.as_deref())?;
     let feedback = Feedback::parse(&p.feedback).map_err(anyhow::Error::msg)?;
     if feedback == Feedback::None && (p.feedback_model.is_some() || p.feedback_base_url.is_some()) {

@@ -70,6 +70,9 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
+    if args.strategy.temperature != 0.0 {
+        bail!("realcritic's calls are greedy, as its reference's; --temperature does not apply");
+    }
     let critic = CriticDesign::parse(&rc.critic_design).map_err(anyhow::Error::msg)?;
     if critic != CriticDesign::Realcritic && !matches!(mode, Mode::Cross | Mode::SelfCritique) {
         bail!(
