@@ -398,23 +398,24 @@ pub struct ProtocolArgs {
     /// of `<set>.jsonl` files, or (RealCritic) one set's `.jsonl` file.
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
-    /// direct (solve), cross (critique the dataset's solution), self (solve,
+    /// RealCritic: direct (solve), cross (critique the dataset's solution), self (solve,
     /// then critique the answer) or iterative (cross over --rounds rounds).
     #[arg(long, value_name = "MODE")]
     pub mode: Option<String>,
-    /// Sets to run (comma-separated) [default: all eight].
+    /// Sets to run (comma-separated) [default: all of the protocol's:
+    /// RealCritic's eight, MINT's seven].
     #[arg(long, value_delimiter = ',', value_name = "SET,...")]
     pub sets: Option<Vec<String>>,
-    /// iterative: critique rounds (only the last is scored).
+    /// RealCritic iterative: critique rounds (only the last is scored).
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub rounds: u32,
-    /// Who writes the critique: realcritic (the protocol's prompt), or
+    /// RealCritic: who writes the critique: realcritic (the protocol's prompt), or
     /// hone's own critics: default (self-refine's critic, then its refiner),
     /// rubric (the rubric grader, then the refiner), pairwise (a fresh
     /// answer against the solution, cross mode only).
     #[arg(long, value_name = "CRITIC", default_value = "realcritic")]
     pub critic_design: String,
-    /// After each item's last critique, a judge (the model under test)
+    /// RealCritic: after each item's last critique, a judge (the model under test)
     /// labels it Qualified or Unqualified: its own figure, never a score.
     #[arg(long)]
     pub post_check: bool,
