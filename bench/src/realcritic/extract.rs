@@ -40,6 +40,7 @@ pub enum Extraction {
 
 static LETTER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b([A-E])\b").expect("regex"));
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"-?\d*\.?\d+").expect("regex"));
+static NEWLINE_SPACES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\n\s*").expect("regex"));
 static CHOICE_TRIGGER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:answer|choice) is").expect("regex"));
 
@@ -152,7 +153,7 @@ pub fn extract_answer(text: &str, set: &str, rule: Extraction) -> String {
         }
     }
     let pred: String = {
-        let joined = Regex::new(r"\n\s*").expect("regex").replace_all(&pred, "");
+        let joined = NEWLINE_SPACES.replace_all(&pred, "");
         let mut p = joined.trim().to_string();
         if let Some(rest) = p.strip_prefix(':') {
             p = rest.to_string();
