@@ -222,6 +222,19 @@ async fn an_episode_runs_code_in_one_session_counts_down_and_ends_on_a_right_ans
     assert!(stdout.contains("Slope of overall SR against k"), "{stdout}");
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("success rate against k"));
+    // Two runs over the same tasks pair item by item.
+    let compare = hone(&server)
+        .args(["bench", "compare"])
+        .arg(dir.path().join("k1"))
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_success(&compare);
+    let text = String::from_utf8_lossy(&compare.stdout);
+    assert!(
+        text.contains("2 items: both pass 0,") && text.contains("exact McNemar p = 0.5000"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -441,6 +441,19 @@ fn merge_dirs(dirs: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
 }
 
 fn compare_dirs(a: &Path, b: &Path, json: bool) -> Result<ExitCode> {
+    let (pa, pb) = (protocol_of(a), protocol_of(b));
+    if pa.is_some() || pb.is_some() {
+        if pa != pb {
+            bail!(
+                "{} and {} are runs of different kinds ({} and {}); compare runs of one protocol, or two strategy runs",
+                a.display(),
+                b.display(),
+                pa.as_deref().unwrap_or("strategy"),
+                pb.as_deref().unwrap_or("strategy")
+            );
+        }
+        return compare_protocol_dirs(a, b, json);
+    }
     let ra = RunData::read(a).with_context(|| format!("reading {}", a.display()))?;
     let rb = RunData::read(b).with_context(|| format!("reading {}", b.display()))?;
     let c = compare(&ra, &rb)?;
@@ -520,6 +533,69 @@ fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Resul
         })?;
         write_page(file, &page)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Pairs two protocol runs (RealCritic, MINT) item by item: the counts
+/// each side wins and the exact McNemar p-value. They must hold the same
+/// items.
+fn compare_protocol_dirs(a: &Path, b: &Path, json: bool) -> Result<ExitCode> {
+    let read = |d: &Path| -> Result<BTreeMap<String, bool>> {
+        Ok(hone_bench::results::read_results(d)
+            .with_context(|| format!("reading {}", d.display()))?
+            .into_iter()
+            .filter(|r| r.sample == 0)
+            .map(|r| (r.id, r.passed))
+            .collect())
+    };
+    let (ra, rb) = (read(a)?, read(b)?);
+    if ra.keys().ne(rb.keys()) {
+        let only: Vec<&String> = ra
+            .keys()
+            .filter(|k| !rb.contains_key(*k))
+            .chain(rb.keys().filter(|k| !ra.contains_key(*k)))
+            .take(5)
+            .collect();
+        bail!(
+            "{} and {} hold different items (e.g. {only:?}); compare runs over the same items",
+            a.display(),
+            b.display()
+        );
+    }
+    if ra.is_empty() {
+        bail!("{} holds no results", a.display());
+    }
+    let (mut both, mut only_a, mut only_b, mut neither) = (0u64, 0u64, 0u64, 0u64);
+    for (id, pa) in &ra {
+        match (*pa, rb[id]) {
+            (true, true) => both += 1,
+            (true, false) => only_a += 1,
+            (false, true) => only_b += 1,
+            (false, false) => neither += 1,
+        }
+    }
+    let p = hone_bench::stats::mcnemar_exact(only_a, only_b);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"items": ra.len(), "both": both, "only_a": only_a, "only_b": only_b, "neither": neither, "mcnemar_p": p})
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} items: both pass {both}, only A ({}) {only_a}, only B ({}) {only_b}, neither {neither}",
+        ra.len(),
+        a.display(),
+        b.display()
+    );
+    println!(
+        "exact McNemar p = {p:.4}{}",
+        if p < 0.05 {
+            " (significant at 5%)"
+        } else {
+            " (not significant at 5%)"
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
 
