@@ -16,7 +16,10 @@
 //!   bool, option: equal).
 //! * **humaneval, mbpp**: `solution + "\n" + reference` (HumanEval's
 //!   reference then calls `check(entry_point)`) as a fresh program in the
-//!   sandbox, 10 s; it passes when it raises nothing.
+//!   sandbox, 10 s; it passes when it raises nothing. The entry point's
+//!   annotations are read first, so names it never imported fail as they
+//!   did on the reference's Python (the guest's 3.14 evaluates them
+//!   lazily).
 //!
 //! ```
 //! use hone_bench::mint::check::{mmlu_correct, reasoning_correct};
@@ -282,7 +285,11 @@ impl MintChecker {
     async fn code(&self, item: &MintItem, solution: &str) -> Result<Checked, CheckError> {
         let mut program = format!("{solution}\n{}", py_str(&item.reference));
         if let Some(entry) = &item.entry_point {
-            program.push_str(&format!("\ncheck({entry})\n"));
+            // The guest's Python (3.14) evaluates annotations lazily; the
+            // reference's evaluated them at definition, so a solution
+            // annotated with names it never imported (`List`) failed there.
+            // Reading them raises as that did.
+            program.push_str(&format!("\n{entry}.__annotations__\ncheck({entry})\n"));
         }
         let limits = Limits {
             wall_time: Duration::from_secs(10),
