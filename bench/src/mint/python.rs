@@ -148,11 +148,7 @@ impl Sessions {
                         ..Limits::default()
                     };
                     let mut session = sandbox.session(limits);
-                    let mut prelude = PRELUDE.to_string();
-                    if search {
-                        prelude.push_str(SEARCH_TOOL);
-                    }
-                    session.run(prelude).await?;
+                    session.run(prelude(search)).await?;
                     for cell in earlier {
                         session.run(run_call(cell)?).await?;
                     }
@@ -168,11 +164,7 @@ impl Sessions {
         let mut observation = observation_of(&result.stdout, &result.status);
         if session.restarts() > restarts {
             // The prelude went with the old interpreter: define it again.
-            let mut prelude = PRELUDE.to_string();
-            if search {
-                prelude.push_str(SEARCH_TOOL);
-            }
-            session.run(prelude).await?;
+            session.run(prelude(search)).await?;
             if !observation.contains("restarted") {
                 observation
                     .push_str("\n(the Python session was restarted: earlier variables are gone)");
@@ -185,6 +177,16 @@ impl Sessions {
     pub async fn close(&self, key: &str) {
         self.open.lock().await.remove(key);
     }
+}
+
+/// What a fresh interpreter runs first: the cell runner, and the search
+/// tool for the reasoning sets.
+fn prelude(search: bool) -> String {
+    let mut prelude = PRELUDE.to_string();
+    if search {
+        prelude.push_str(SEARCH_TOOL);
+    }
+    prelude
 }
 
 /// The session call that runs `code` as one cell.

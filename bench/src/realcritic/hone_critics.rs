@@ -23,10 +23,10 @@ use hone_agents::judge::{judge_pairwise, rubric_grade, Rubric, Winner};
 use hone_agents::refine::{parse_verdict, TaskKind, Verdict};
 use hone_agents::roles::RefinePrompt;
 use hone_core::graph::{NodeContext, NodeError};
-use hone_core::{ChatRequest, Message};
+use hone_core::ChatRequest;
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{CriticConfig, CriticState};
+use super::protocol::{direct_request, CriticConfig, CriticState};
 
 /// Which critic writes the critique.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,17 +167,7 @@ pub(crate) async fn pairwise(
     mut state: CriticState,
     ctx: NodeContext,
 ) -> Result<CriticState, NodeError> {
-    let system = cfg
-        .templates
-        .render("realcritic_direct.j2", serde_json::json!({}))?;
-    let mut request = ChatRequest::new(vec![
-        Message::system(system.trim()),
-        Message::user(state.question.clone()),
-    ])
-    .with_temperature(0.0)
-    .with_max_tokens(cfg.max_tokens);
-    request.sampling.top_p = Some(1.0);
-    request.template = Some("realcritic_direct.j2".into());
+    let request = direct_request(cfg, &state.question)?;
     let fresh = ctx
         .chat(cfg.model.as_ref(), &request)
         .await?

@@ -188,22 +188,25 @@ fn greedy(messages: Vec<Message>, template: &str, max_tokens: u32) -> ChatReques
     request
 }
 
+/// The direct mode's request: the protocol's system prompt, the question as
+/// the user message (also the fresh answer of the pairwise critic).
+pub(crate) fn direct_request(cfg: &CriticConfig, question: &str) -> Result<ChatRequest, NodeError> {
+    let system = cfg
+        .templates
+        .render("realcritic_direct.j2", serde_json::json!({}))?;
+    Ok(greedy(
+        vec![Message::system(system.trim()), Message::user(question)],
+        "realcritic_direct.j2",
+        cfg.max_tokens,
+    ))
+}
+
 async fn direct(
     cfg: &CriticConfig,
     mut state: CriticState,
     ctx: NodeContext,
 ) -> Result<CriticState, NodeError> {
-    let system = cfg
-        .templates
-        .render("realcritic_direct.j2", serde_json::json!({}))?;
-    let request = greedy(
-        vec![
-            Message::system(system.trim()),
-            Message::user(state.question.clone()),
-        ],
-        "realcritic_direct.j2",
-        cfg.max_tokens,
-    );
+    let request = direct_request(cfg, &state.question)?;
     let response = ctx.chat(cfg.model.as_ref(), &request).await?;
     state.direct = Some(response.first_text().trim().to_string());
     Ok(state)
