@@ -175,6 +175,7 @@ async fn run(
             log: log_name,
             critic: None,
             mint: None,
+            review: None,
         })?;
     }
     let results = read_results(out)?;

@@ -98,6 +98,7 @@ pub use hone_bench as bench;
 pub use hone_core as core;
 #[cfg(feature = "local")]
 pub use hone_local as local;
+pub use hone_review as review;
 pub use hone_sandbox as sandbox;
 pub use hone_tools as tools;
 

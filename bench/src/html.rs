@@ -302,6 +302,7 @@ mod tests {
                         log: "runs/x.jsonl".into(),
                         critic: None,
                         mint: None,
+                        review: None,
                     }
                 }
             })

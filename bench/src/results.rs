@@ -78,7 +78,7 @@ pub struct ItemBudget {
 }
 
 /// Name prefixes of the templates only a protocol sends, never a strategy.
-pub const PROTOCOL_TEMPLATE_PREFIXES: [&str; 2] = ["realcritic_", "mint_"];
+pub const PROTOCOL_TEMPLATE_PREFIXES: [&str; 3] = ["realcritic_", "mint_", "review_"];
 
 /// What makes a run reproducible; written once as `header.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,6 +256,9 @@ pub struct ItemResult {
     /// MINT runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mint: Option<crate::mint::MintRecord>,
+    /// A review run's fields (findings with scores and the host's facts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::review::ReviewRecord>,
 }
 
 /// Why a run directory could not be used.
@@ -564,6 +567,7 @@ mod tests {
             sample: 0,
             critic: None,
             mint: None,
+            review: None,
         }
     }
 

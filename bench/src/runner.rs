@@ -297,6 +297,7 @@ impl BenchRun {
             log: log_name,
             critic: None,
             mint: None,
+            review: None,
         })
     }
 

@@ -175,6 +175,7 @@ mod tests {
                 wall_ms: 1.0,
                 log: String::new(),
                 critic: None,
+                review: None,
                 mint: Some(MintRecord {
                     set: "gsm8k".into(),
                     family: Family::Reasoning,

@@ -121,6 +121,7 @@ impl MintRun {
             wall_ms: started.elapsed().as_secs_f64() * 1000.0,
             log: log_name,
             critic: None,
+            review: None,
             mint: Some(MintRecord {
                 set: item.set.clone(),
                 family: family(&item.set),

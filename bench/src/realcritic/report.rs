@@ -234,6 +234,7 @@ mod tests {
             wall_ms: 1.0,
             log: String::new(),
             mint: None,
+            review: None,
             critic: Some(CriticRecord {
                 set: set.into(),
                 previous: Some(previous),

@@ -139,6 +139,7 @@ impl CriticRun {
             wall_ms: started.elapsed().as_secs_f64() * 1000.0,
             log: log_name,
             mint: None,
+            review: None,
             critic: Some(CriticRecord {
                 set: item.set.clone(),
                 previous,

@@ -127,6 +127,7 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
     match args.suite.as_str() {
         "realcritic" => return crate::realcritic::run(global, config, args).await,
         "mint" => return crate::mint::run(global, config, args).await,
+        "review" => return crate::bench_review::run(global, config, args).await,
         _ => {}
     }
     let p = &args.protocol;
@@ -502,6 +503,7 @@ fn report(dirs: &[std::path::PathBuf], json: bool, html: Option<&Path>) -> Resul
     match first.as_deref() {
         Some("realcritic") => return crate::realcritic::report(dirs, json, html),
         Some("mint") => return crate::mint::report(dirs, json, html),
+        Some("review") => return crate::bench_review::report(dirs, json, html),
         _ => {}
     }
     let runs = dirs

@@ -74,6 +74,10 @@ pub enum Command {
     Show(ShowArgs),
     /// List recorded runs.
     Runs,
+    /// Review a change: findings proposed, anchored to the diff, tested in
+    /// the sandbox and scored by a critic; only what survives is shown or
+    /// posted.
+    Review(Box<ReviewArgs>),
     /// Run benchmark suites; merge shards; compare and report runs.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -388,6 +392,105 @@ pub struct BenchRunArgs {
     pub protocol: ProtocolArgs,
 }
 
+/// Output formats of `hone review`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReviewFormat {
+    /// A summary for a person.
+    Terminal,
+    /// Every finding, posted and dropped, with its evidence and score.
+    Json,
+    /// The body of GitHub's create-review call.
+    GithubReview,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// reviewdog's diagnostic format (one JSON object per line).
+    Rdjsonl,
+}
+
+/// The severity at which `hone review` exits with 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// A posted finding of severity error.
+    Error,
+    /// A posted finding of severity warning or error.
+    Warning,
+}
+
+/// `hone review`.
+#[derive(Debug, Clone, Args)]
+pub struct ReviewArgs {
+    /// Base revision [default: the merge base of HEAD with the default branch].
+    #[arg(long, value_name = "REV", conflicts_with = "diff")]
+    pub base: Option<String>,
+    /// Head revision [default: the working tree].
+    #[arg(long, value_name = "REV", conflicts_with = "diff")]
+    pub head: Option<String>,
+    /// The repository [default: the current directory's].
+    #[arg(long, value_name = "DIR", conflicts_with = "diff")]
+    pub repo: Option<PathBuf>,
+    /// Review a unified diff (`-` for stdin) instead of a repository.
+    #[arg(long, value_name = "FILE|-")]
+    pub diff: Option<String>,
+    /// With --diff: the files at the head of the diff (full contents make
+    /// anchoring and execution evidence possible).
+    #[arg(long, value_name = "DIR", requires = "diff")]
+    pub root: Option<PathBuf>,
+    /// Review only files matching these globs (also lifts the default
+    /// exclusions of vendored and generated files).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files matching these globs.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Skip the critic step (every anchored finding is posted).
+    #[arg(long)]
+    pub no_critic: bool,
+    /// Skip the execution step (no tests of claims).
+    #[arg(long)]
+    pub no_execution: bool,
+    /// Lowest critic score posted, 0-10 [default: 6, chosen by measurement: docs/results/review.md].
+    #[arg(long, value_name = "N")]
+    pub min_score: Option<u8>,
+    /// Post findings the critic failed to score (they are dropped by default, never given a score).
+    #[arg(long)]
+    pub keep_unscored: bool,
+    /// A finding whose code is not inside the diff: drop it, or keep it as a file-level finding.
+    #[arg(long, value_name = "drop|file", default_value = "drop")]
+    pub outside_diff: String,
+    /// Most findings posted per file.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_per_file: usize,
+    /// Most findings posted per review.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_findings: usize,
+    /// Characters of diff per actor call.
+    #[arg(long, default_value_t = 6000, value_name = "N")]
+    pub chunk_chars: usize,
+    /// Tokens per model call.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_tokens: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: ReviewFormat,
+    /// Same as --format json.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with 1 when a posted finding is at least this severe.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Post the review: `github` inside a GitHub Actions run of a pull
+    /// request (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH).
+    #[arg(long, value_name = "github")]
+    pub post: Option<String>,
+    /// The run's id: its log is RUNS_DIR/ID.jsonl; an existing log is
+    /// resumed where it stopped [default: a new id].
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// The settings of the protocol suites `realcritic` and `mint` (the other
 /// suites take none of them).
 #[derive(Debug, Clone, Args)]
@@ -438,6 +541,14 @@ pub struct ProtocolArgs {
     /// MINT: the feedback model's endpoint (OpenAI-compatible).
     #[arg(long, value_name = "URL")]
     pub feedback_base_url: Option<String>,
+    /// review: the ablation's variants to run, each into DIR/<variant>
+    /// [default: actor,critic,execution,both].
+    #[arg(long, value_delimiter = ',', value_name = "VARIANT,...")]
+    pub variants: Option<Vec<String>>,
+    /// review: the critic threshold the table applies (runs record every
+    /// score) [default: hone review's default].
+    #[arg(long, value_name = "N")]
+    pub min_score: Option<u8>,
 }
 
 /// The strategy and its settings: the same flags for `hone solve` and
@@ -613,6 +724,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Judge(args) => crate::judge::judge(&cli.global, &config, &args).await,
         Command::Show(args) => crate::runs::show(&cli.global, &config, &args),
         Command::Runs => crate::runs::list(&cli.global, &config),
+        Command::Review(args) => crate::review::review(&cli.global, &config, *args).await,
         Command::Bench(cmd) => crate::bench::command(&cli.global, &config, cmd).await,
         #[cfg(feature = "local")]
         Command::Model(cmd) => crate::local::model_command(cmd),

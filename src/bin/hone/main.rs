@@ -1,6 +1,7 @@
 //! `hone`: critique-and-refine agents from the command line.
 
 mod bench;
+mod bench_review;
 mod cli;
 mod judge;
 #[cfg(feature = "local")]
@@ -8,6 +9,7 @@ mod local;
 mod mint;
 mod models;
 mod realcritic;
+mod review;
 mod runs;
 mod solve;
 

@@ -24,12 +24,18 @@
 //! only the changed node's text.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use hone_sandbox::{Language, Limits, Program, Sandbox, Status};
 use hone_tools::{Harness, HarnessError, TestSuite};
 use serde::{Deserialize, Serialize};
 
 use crate::item::{Item, Suite};
+
+pub mod metrics;
+pub mod run;
+
+pub use run::{ReviewHeader, ReviewRecord, ReviewRun, Variant};
 
 const MUTATE: &str = include_str!("mutate.py");
 /// The file name of a generated item's program.
@@ -63,6 +69,73 @@ pub struct ReviewItem {
     /// Tests that pass on a correct version (Python; run as a program).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<String>,
+}
+
+/// Why a review set could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is not a review item.
+    #[error("{path}:{line}: not a review item: {source}")]
+    Item {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// What serde said (it names the field).
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Two items share an id.
+    #[error("{path}:{line}: id {id:?} appears twice")]
+    DuplicateId {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// The id.
+        id: String,
+    },
+}
+
+/// Reads a JSONL file of review items, with its sha256.
+pub fn read_items(path: &Path) -> Result<(Vec<ReviewItem>, String), ReadError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    let mut items: Vec<ReviewItem> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item: ReviewItem = serde_json::from_str(line).map_err(|source| ReadError::Item {
+            path: name.clone(),
+            line: i + 1,
+            source,
+        })?;
+        if !seen.insert(item.id.clone()) {
+            return Err(ReadError::DuplicateId {
+                path: name,
+                line: i + 1,
+                id: item.id,
+            });
+        }
+        items.push(item);
+    }
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    Ok((items, sha))
 }
 
 /// Why a review set could not be generated.
