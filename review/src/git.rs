@@ -41,7 +41,7 @@ pub enum GitError {
     },
 }
 
-fn ctx<T>(context: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
+fn ctx(context: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
     let context = context.into();
     move |source| GitError::Git { context, source }
 }
@@ -77,17 +77,15 @@ pub fn change_in_repository(
     base: Option<&str>,
     head: Option<&str>,
 ) -> Result<(Change, Revisions), GitError> {
-    let repo = Repository::discover(dir).map_err(ctx::<()>(format!(
-        "{} is not in a git repository",
-        dir.display()
-    )))?;
+    let repo = Repository::discover(dir)
+        .map_err(ctx(format!("{} is not in a git repository", dir.display())))?;
     let commit_of = |rev: &str| -> Result<Oid, GitError> {
         let obj = repo
             .revparse_single(rev)
-            .map_err(ctx::<()>(format!("revision {rev:?}")))?;
+            .map_err(ctx(format!("revision {rev:?}")))?;
         let commit = obj
             .peel_to_commit()
-            .map_err(ctx::<()>(format!("revision {rev:?} is not a commit")))?;
+            .map_err(ctx(format!("revision {rev:?} is not a commit")))?;
         Ok(commit.id())
     };
     let head_oid = head.map(commit_of).transpose()?;
@@ -101,7 +99,7 @@ pub fn change_in_repository(
             match default_branch(&repo) {
                 Some(branch) => repo
                     .merge_base(tip, branch)
-                    .map_err(ctx::<()>("finding the merge base with the default branch"))?,
+                    .map_err(ctx("finding the merge base with the default branch"))?,
                 None => tip,
             }
         }
@@ -109,7 +107,7 @@ pub fn change_in_repository(
     let base_tree = repo
         .find_commit(base_oid)
         .and_then(|c| c.tree())
-        .map_err(ctx::<()>("reading the base tree"))?;
+        .map_err(ctx("reading the base tree"))?;
     let mut opts = DiffOptions::new();
     opts.include_untracked(true).recurse_untracked_dirs(true);
     let mut diff = match head_oid {
@@ -117,16 +115,16 @@ pub fn change_in_repository(
             let tree = repo
                 .find_commit(h)
                 .and_then(|c| c.tree())
-                .map_err(ctx::<()>("reading the head tree"))?;
+                .map_err(ctx("reading the head tree"))?;
             repo.diff_tree_to_tree(Some(&base_tree), Some(&tree), Some(&mut opts))
         }
         None => repo.diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut opts)),
     }
-    .map_err(ctx::<()>("diffing"))?;
+    .map_err(ctx("diffing"))?;
     let mut find = DiffFindOptions::new();
     find.renames(true);
     diff.find_similar(Some(&mut find))
-        .map_err(ctx::<()>("finding renames"))?;
+        .map_err(ctx("finding renames"))?;
     let workdir = repo.workdir().map(Path::to_path_buf);
     let blob_text = |oid: Oid| -> Result<Option<Vec<u8>>, GitError> {
         if oid.is_zero() {
@@ -134,7 +132,7 @@ pub fn change_in_repository(
         }
         let blob = repo
             .find_blob(oid)
-            .map_err(ctx::<()>(format!("reading blob {oid}")))?;
+            .map_err(ctx(format!("reading blob {oid}")))?;
         Ok(Some(blob.content().to_vec()))
     };
     let mut files = Vec::new();

@@ -188,9 +188,9 @@ pub fn metrics(results: &[ItemResult], threshold: u8) -> ReviewMetrics {
 /// (variants without a critic have no scores, so the threshold does not
 /// touch them).
 pub fn ablation_markdown(runs: &[(String, Vec<ItemResult>)], threshold: u8) -> String {
-    let mut out = format!(
+    let mut out = String::from(
         "| variant | items | recall | precision | false alarms | anchoring valid | calls/item | s/item |\n\
-         |---|---|---|---|---|---|---|---|\n"
+         |---|---|---|---|---|---|---|---|\n",
     );
     for (name, results) in runs {
         let m = metrics(results, threshold);
@@ -242,4 +242,133 @@ pub fn best_threshold(results: &[ItemResult]) -> u8 {
             best
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::run::ReviewRecord;
+    use crate::review::ExpectedRange;
+    use hone_review::finding::{
+        Anchor, Category, Dropped, Finding, ProposedFinding, Score, Severity,
+    };
+
+    fn record(
+        line: u32,
+        score: Option<u8>,
+        hit: bool,
+        in_diff: bool,
+        dropped: Option<Dropped>,
+    ) -> FindingRecord {
+        let mut f = Finding::new(ProposedFinding {
+            path: "s.py".into(),
+            category: Category::Bug,
+            severity: Severity::Error,
+            message: "m".into(),
+            snippet: format!("line {line}"),
+            replacement: None,
+        });
+        f.anchor = Some(Anchor::Lines {
+            start: line,
+            end: line,
+        });
+        f.score = score.map(|score| Score {
+            score,
+            critic_score: score,
+            rationale: String::new(),
+        });
+        f.dropped = dropped;
+        FindingRecord {
+            finding: f,
+            in_diff,
+            hit,
+        }
+    }
+
+    fn item(id: &str, buggy: bool, findings: Vec<FindingRecord>) -> ItemResult {
+        let expected = if buggy {
+            vec![ExpectedRange {
+                path: "s.py".into(),
+                start_line: 3,
+                end_line: 3,
+                note: "n".into(),
+            }]
+        } else {
+            Vec::new()
+        };
+        ItemResult {
+            id: id.into(),
+            sample: 0,
+            passed: false,
+            verified: false,
+            stop: "finished".into(),
+            answer: None,
+            detail: String::new(),
+            calls: 2,
+            cache_hits: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            wall_ms: 1000.0,
+            log: String::new(),
+            critic: None,
+            mint: None,
+            review: Some(ReviewRecord {
+                buggy,
+                expected,
+                findings,
+                malformed: 0,
+                retried: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn rates_count_items_and_findings_at_a_threshold() {
+        let results = vec![
+            // Buggy: a hit scored 8 and a miss scored 2.
+            item(
+                "a",
+                true,
+                vec![
+                    record(3, Some(8), true, true, None),
+                    record(9, Some(2), false, true, None),
+                ],
+            ),
+            // Buggy: only a hit scored 7.
+            item("b", true, vec![record(3, Some(7), true, true, None)]),
+            // Clean: a false alarm scored 5, and a dropped finding.
+            item(
+                "c",
+                false,
+                vec![
+                    record(5, Some(5), false, true, None),
+                    record(6, None, false, false, Some(Dropped::Refuted)),
+                ],
+            ),
+            // Clean and silent.
+            item("d", false, vec![]),
+        ];
+        let all = metrics(&results, 0);
+        assert_eq!((all.recall.k, all.recall.n), (2, 2));
+        assert_eq!((all.precision.k, all.precision.n), (2, 4));
+        assert_eq!((all.false_alarms.k, all.false_alarms.n), (1, 2));
+        assert_eq!((all.anchoring.k, all.anchoring.n), (4, 4));
+        let six = metrics(&results, 6);
+        assert_eq!(
+            (
+                six.recall.k,
+                six.precision.k,
+                six.precision.n,
+                six.false_alarms.k
+            ),
+            (2, 2, 2, 0)
+        );
+        // Balanced accuracy: 1.0 from t=6 (both hits, no alarm) to 7; t=8
+        // loses b's hit; t<6 keeps c's alarm.
+        assert_eq!(best_threshold(&results), 6);
+        let nine = metrics(&results, 9);
+        assert_eq!((nine.recall.k, nine.precision.n), (0, 0));
+        assert!(ablation_markdown(&[("both".into(), results.clone())], 8)
+            .contains("| both | 4 | 1/2 (50.0%"));
+    }
 }
