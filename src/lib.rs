@@ -89,6 +89,9 @@
 //! - [`sandbox`]: the Wasm sandbox (Python and JavaScript guests).
 //! - [`bench`](mod@bench): benchmark suites, resumable sharded runs, intervals and
 //!   paired comparisons (`hone bench`).
+//! - [`review`](mod@review): the code-review bot (`hone review`): findings
+//!   anchored to the diff by hone, tested in the sandbox, scored by a critic
+//!   (`examples/review_diff.rs`).
 //! - `local` (feature `local`, on by default): the embedded llama.cpp model.
 
 #![warn(missing_docs)]

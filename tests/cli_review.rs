@@ -325,7 +325,7 @@ async fn fail_on_sets_the_exit_code() {
     );
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(3),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

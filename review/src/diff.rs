@@ -175,20 +175,25 @@ fn with_git_headers(text: &str) -> std::borrow::Cow<'_, str> {
     }
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = String::with_capacity(text.len() + 64);
-    for (i, line) in lines.iter().enumerate() {
-        let next = lines.get(i + 1).copied().unwrap_or("");
-        if line.starts_with("--- ") && next.starts_with("+++ ") {
-            match (header_path(line), header_path(next)) {
-                ("/dev/null", n) => {
-                    out.push_str(&format!("diff --git a/{n} b/{n}\nnew file mode 100644\n"))
-                }
-                (o, "/dev/null") => out.push_str(&format!(
-                    "diff --git a/{o} b/{o}\ndeleted file mode 100644\n"
-                )),
-                (o, n) => out.push_str(&format!("diff --git a/{o} b/{n}\n")),
-            }
+    let mut i = 0;
+    while i < lines.len() {
+        let (line, next) = (lines[i], lines.get(i + 1).copied().unwrap_or(""));
+        if !(line.starts_with("--- ") && next.starts_with("+++ ")) {
+            out.push_str(line);
+            i += 1;
+            continue;
         }
-        out.push_str(line);
+        // git's own header for the pair, and the pair in git's spelling.
+        match (header_path(line), header_path(next)) {
+            ("/dev/null", n) => out.push_str(&format!(
+                "diff --git a/{n} b/{n}\nnew file mode 100644\n--- /dev/null\n+++ b/{n}\n"
+            )),
+            (o, "/dev/null") => out.push_str(&format!(
+                "diff --git a/{o} b/{o}\ndeleted file mode 100644\n--- a/{o}\n+++ /dev/null\n"
+            )),
+            (o, n) => out.push_str(&format!("diff --git a/{o} b/{n}\n--- a/{o}\n+++ b/{n}\n")),
+        }
+        i += 2;
     }
     std::borrow::Cow::Owned(out)
 }
@@ -376,6 +381,36 @@ mod tests {
         assert_eq!(file.old_text.as_deref(), Some(OLD));
         assert_eq!(file.new_text.as_deref(), Some(NEW));
         assert_eq!(change.line_counts(), (2, 2));
+    }
+
+    #[test]
+    fn renames_deletions_binaries_modes_and_missing_newlines_are_read() {
+        let text = "diff --git a/old.py b/new.py\nsimilarity index 100%\nrename from old.py\nrename to new.py\n\
+diff --git a/gone.py b/gone.py\ndeleted file mode 100644\nindex 1111111..0000000\n--- a/gone.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x = 1\n\
+diff --git a/logo.png b/logo.png\nindex 2222222..3333333 100644\nBinary files a/logo.png and b/logo.png differ\n\
+diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n\
+diff --git a/m.py b/m.py\nindex 4444444..5555555 100644\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-a = 1\n\\ No newline at end of file\n+a = 2\n\\ No newline at end of file\n";
+        let change = parse_unified(text).unwrap();
+        let by = |p: &str| change.file(p).unwrap_or_else(|| panic!("{p}: {change:#?}"));
+        assert_eq!(by("new.py").status, FileStatus::Renamed);
+        assert_eq!(by("new.py").old_path.as_deref(), Some("old.py"));
+        assert!(!by("new.py").reviewable());
+        assert_eq!(by("gone.py").status, FileStatus::Deleted);
+        assert!(!by("gone.py").reviewable());
+        assert!(by("logo.png").binary && !by("logo.png").reviewable());
+        assert_eq!(by("run.sh").mode_change, Some((0o100644, 0o100755)));
+        let m = by("m.py");
+        assert_eq!(m.hunks[0].lines.len(), 2, "{m:#?}");
+        assert_eq!(m.hunks[0].lines[1].text, "a = 2");
+        assert!(m.reviewable());
+    }
+
+    #[test]
+    fn a_plain_diff_u_is_read_too() {
+        let text = "--- m.py\t2026-01-01 00:00:00\n+++ m.py\t2026-01-02 00:00:00\n@@ -1 +1 @@\n-a = 1\n+a = 2\n";
+        let change = parse_unified(text).unwrap();
+        assert_eq!(change.files.len(), 1);
+        assert_eq!(change.files[0].path(), "m.py");
     }
 
     #[test]

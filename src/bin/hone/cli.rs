@@ -475,7 +475,7 @@ pub struct ReviewArgs {
     /// Same as --format json.
     #[arg(long)]
     pub json: bool,
-    /// Exit with 1 when a posted finding is at least this severe.
+    /// Exit with 3 when a posted finding is at least this severe (1 is an error, 2 bad usage).
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
     /// Post the review: `github` inside a GitHub Actions run of a pull

@@ -186,8 +186,9 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
         (Some(FailOn::Warning), Some(w)) => w >= Severity::Warning,
         _ => false,
     };
+    // 1 and 2 are taken: any error (main.rs) and usage (clap).
     Ok(if fail {
-        ExitCode::from(1)
+        ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     })
