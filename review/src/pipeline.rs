@@ -129,6 +129,16 @@ impl ReviewState {
         }
     }
 
+    /// How many files the chunks show (a large file split into several
+    /// chunks counts once).
+    pub fn reviewed_files(&self) -> usize {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.paths.iter())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    }
+
     /// The findings that survive, in order.
     pub fn posted(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.alive())

@@ -18,8 +18,9 @@
 //! operators — flipped comparison, off-by-one bound, swapped operands, wrong
 //! constant, dropped negation, wrong variable — applied at one seeded site)
 //! kept only when the sandbox confirms that the hidden tests now fail, and
-//! **clean changes** (renamed variable, added comment, mirrored comparison,
-//! swapped commutative operands) kept only when they still pass. The edits
+//! **clean changes** (renamed variable, added comment, docstring edit,
+//! reformatted return value, mirrored comparison, swapped commutative
+//! operands) kept only when they still pass. The edits
 //! are made by Python's own `ast` in the sandbox (`mutate.py`), replacing
 //! only the changed node's text.
 

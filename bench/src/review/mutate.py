@@ -1,5 +1,8 @@
 # hone-bench's guest script for review items: seeded single-site changes to
 # a Python program. Runs in the Python sandbox guest (standard library only).
+# Clean changes: a mirrored comparison, swapped commutative operands, a
+# renamed local variable, a re-wrapped return value, a docstring sentence,
+# an added comment.
 # Reads JSON on stdin: {"source": str, "seed": int, "kind": "mutant"|"clean"}.
 # Prints JSON: {"operator": str, "after": str, "start_line": int,
 # "end_line": int} or {"operator": null} when no site of any operator exists.
@@ -113,6 +116,25 @@ def clean_changes(source, tree):
             for n in sorted(nodes, key=lambda n: (n.lineno, n.col_offset), reverse=True):
                 after = replace(after, n, new)
             out.append(("renamed variable", min(n.lineno for n in nodes), max(n.end_lineno for n in nodes), after))
+    # A return value re-wrapped over three lines (reformatting only).
+    lines = source.splitlines(True)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and node.value is not None and node.lineno == node.end_lineno:
+            line = lines[node.lineno - 1]
+            indent = line[: len(line) - len(line.lstrip())]
+            wrapped = "(\n%s    %s\n%s)" % (indent, ast.unparse(node.value), indent)
+            out.append(("reformatted return", node.lineno, node.lineno + 2, replace(source, node.value, wrapped)))
+    # A sentence added to a multi-line docstring.
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.body:
+            doc = fn.body[0]
+            if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) \
+                    and isinstance(doc.value.value, str) and doc.end_lineno > doc.lineno:
+                first = lines[doc.lineno - 1]
+                indent = first[: len(first) - len(first.lstrip())]
+                edited = list(lines)
+                edited.insert(doc.lineno, indent + "The arguments are not modified.\n")
+                out.append(("docstring edit", doc.lineno + 1, doc.lineno + 1, "".join(edited)))
     # A comment before the first statement of each function.
     for fn in ast.walk(tree):
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.body:

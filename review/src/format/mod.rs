@@ -41,7 +41,7 @@ pub struct ReviewReport<'a> {
 pub fn json(state: &ReviewState) -> String {
     let (added, removed) = state.change.line_counts();
     let report = ReviewReport {
-        files: state.chunks.iter().map(|c| c.paths.len()).sum(),
+        files: state.reviewed_files(),
         added,
         removed,
         posted: state.posted().collect(),

@@ -8,7 +8,7 @@ use crate::pipeline::ReviewState;
 /// The human-readable summary (the default output).
 pub fn terminal(state: &ReviewState) -> String {
     let (added, removed) = state.change.line_counts();
-    let files: usize = state.chunks.iter().map(|c| c.paths.len()).sum();
+    let files: usize = state.reviewed_files();
     let posted: Vec<_> = state.posted().collect();
     let mut out = format!(
         "hone review: {files} file(s), +{added} -{removed}; {} proposed, {} posted",

@@ -123,7 +123,11 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
             eprintln!(
                 "hone review: {} file(s) changed (+{added} -{removed}), {} reviewed in {} chunk(s); run {run_id}",
                 change.files.len(),
-                pieces.iter().map(|c| c.paths.len()).sum::<usize>(),
+                pieces
+                    .iter()
+                    .flat_map(|c| c.paths.iter())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
                 pieces.len()
             );
         }
