@@ -667,7 +667,7 @@ async fn bench_run_review_measures_each_variant_and_resumes() {
     std::fs::write(&items, text).unwrap();
     let server = FakeServer::start(model()).await;
     let out_dir = dir.path().join("ablation");
-    let run = || {
+    let run_with = |extra: &[&str]| {
         hone(&server, &dir.path().join("runs"))
             .args([
                 "bench",
@@ -680,10 +680,22 @@ async fn bench_run_review_measures_each_variant_and_resumes() {
             .arg(&items)
             .arg("--out")
             .arg(&out_dir)
+            .args(extra)
             .output()
             .unwrap()
     };
+    let run = || run_with(&[]);
+    // A first slice, then the whole set: the same run continues.
+    let first = ok(&run_with(&["--limit", "1"]));
+    assert!(
+        first.contains("on the 1 item(s) every variant finished"),
+        "{first}"
+    );
     let table = ok(&run());
+    assert!(
+        table.contains("on the 2 item(s) every variant finished"),
+        "{table}"
+    );
     for variant in ["actor", "both"] {
         let results = std::fs::read_to_string(out_dir.join(variant).join("results.jsonl")).unwrap();
         let rows: Vec<Value> = results

@@ -112,8 +112,14 @@ pub struct ReviewHeader {
 }
 
 impl DirHeader for ReviewHeader {
+    /// Everything but `limit`: a larger `--limit` continues the same run
+    /// (results are per item), so a run can be measured on a first slice
+    /// and extended later.
     fn run_differences(&self, other: &Self) -> Vec<String> {
         crate::results::json_differences(self, other)
+            .into_iter()
+            .filter(|field| field != "limit")
+            .collect()
     }
 }
 

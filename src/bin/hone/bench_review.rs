@@ -151,12 +151,34 @@ fn read_runs(dirs: &[PathBuf]) -> Result<Vec<(String, ReviewHeader, Vec<ItemResu
 }
 
 fn print_tables(dirs: &[PathBuf], min_score: u8) -> Result<()> {
-    let runs = read_runs(dirs)?;
+    let mut runs = read_runs(dirs)?;
+    // Variants are compared on the items every one of them finished.
+    let common: std::collections::BTreeSet<String> = runs
+        .iter()
+        .map(|(_, _, r)| {
+            r.iter()
+                .map(|i| i.id.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+        })
+        .reduce(|a, b| a.intersection(&b).cloned().collect())
+        .unwrap_or_default();
+    let finished: Vec<usize> = runs.iter().map(|(_, _, r)| r.len()).collect();
+    for (_, _, results) in &mut runs {
+        results.retain(|r| common.contains(&r.id));
+    }
     let rows: Vec<(String, Vec<ItemResult>)> = runs
         .iter()
         .map(|(n, _, r)| (n.clone(), r.clone()))
         .collect();
-    println!("Review ablation at --min-score {min_score} (variants without a critic post every anchored finding):\n");
+    println!(
+        "Review ablation at --min-score {min_score} on the {} item(s) every variant finished (finished: {}); variants without a critic post every anchored finding:\n",
+        common.len(),
+        runs.iter()
+            .zip(&finished)
+            .map(|((n, _, _), f)| format!("{n} {f}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     print!("{}", ablation_markdown(&rows, min_score));
     for (name, header, results) in &runs {
         if header.options.critic {
