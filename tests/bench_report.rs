@@ -4,9 +4,9 @@
 //! error, and a screenshot in which the charts' points are drawn.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use hone_test_support::{FakeServer, Reply, SeenRequest};
+use hone_test_support::{hone_against, FakeServer, Reply, SeenRequest};
 
 fn write_suite(dir: &Path) -> std::path::PathBuf {
     let mut text = String::new();
@@ -43,19 +43,8 @@ fn model(_: usize, r: &SeenRequest) -> Reply {
 }
 
 fn hone(server: &FakeServer) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
-    cmd.args([
-        "--base-url",
-        &server.base_url(),
-        "--model",
-        "fake-model",
-        "--no-cache",
-    ])
-    .env_remove("OPENAI_BASE_URL")
-    .env_remove("HONE_MODEL")
-    .env_remove("HONE_CONFIG")
-    .env("OPENAI_API_KEY", "sk-test")
-    .stdin(Stdio::null());
+    let mut cmd = hone_against(env!("CARGO_BIN_EXE_hone"), &server.base_url());
+    cmd.arg("--no-cache");
     cmd
 }
 

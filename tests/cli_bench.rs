@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hone_test_support::{assert_success, FakeServer, Reply, SeenRequest};
+use hone_test_support::{assert_success, hone_against, FakeServer, Reply, SeenRequest};
 
 const ITEMS: usize = 12;
 const HIDDEN_MARKER: &str = "HIDDEN-7f3a";
@@ -56,13 +56,7 @@ fn model(delay: Duration) -> impl Fn(usize, &SeenRequest) -> Reply + Send + Sync
 }
 
 fn hone(server: &FakeServer, cache: Option<&Path>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
-    cmd.args(["--base-url", &server.base_url(), "--model", "fake-model"])
-        .env_remove("OPENAI_BASE_URL")
-        .env_remove("HONE_MODEL")
-        .env_remove("HONE_CONFIG")
-        .env("OPENAI_API_KEY", "sk-test")
-        .stdin(Stdio::null());
+    let mut cmd = hone_against(env!("CARGO_BIN_EXE_hone"), &server.base_url());
     match cache {
         Some(dir) => cmd.arg("--cache-dir").arg(dir),
         None => cmd.arg("--no-cache"),

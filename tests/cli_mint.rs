@@ -4,9 +4,9 @@
 //! the reference never reaching the evaluated model.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use hone_test_support::{assert_success, FakeServer, Reply, SeenRequest};
+use hone_test_support::{assert_success, hone_against, FakeServer, Reply, SeenRequest};
 
 const HIDDEN: &str = "HIDDEN-MINT-5e1";
 
@@ -70,19 +70,8 @@ fn model(_: usize, r: &SeenRequest) -> Reply {
 }
 
 fn hone(server: &FakeServer) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
-    cmd.args([
-        "--base-url",
-        &server.base_url(),
-        "--model",
-        "fake-model",
-        "--no-cache",
-    ])
-    .env_remove("OPENAI_BASE_URL")
-    .env_remove("HONE_MODEL")
-    .env_remove("HONE_CONFIG")
-    .env("OPENAI_API_KEY", "sk-test")
-    .stdin(Stdio::null());
+    let mut cmd = hone_against(env!("CARGO_BIN_EXE_hone"), &server.base_url());
+    cmd.arg("--no-cache");
     cmd
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hone_test_support::{FakeServer, Reply, SeenRequest};
+use hone_test_support::{hone_against, FakeServer, Reply, SeenRequest};
 
 /// Answers by content, never by arrival order, so a repeated call gets the
 /// same answer: attempts are numbered and the critic accepts attempt 4.
@@ -38,20 +38,8 @@ fn deterministic(_: usize, request: &SeenRequest) -> Reply {
 }
 
 fn hone(server: &FakeServer, runs: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
-    cmd.args([
-        "--base-url",
-        &server.base_url(),
-        "--model",
-        "fake-model",
-        "--no-cache",
-    ])
-    .arg("--runs-dir")
-    .arg(runs)
-    .env_remove("OPENAI_BASE_URL")
-    .env_remove("HONE_MODEL")
-    .env_remove("HONE_CONFIG")
-    .stdin(Stdio::null());
+    let mut cmd = hone_against(env!("CARGO_BIN_EXE_hone"), &server.base_url());
+    cmd.arg("--no-cache").arg("--runs-dir").arg(runs);
     cmd
 }
 

@@ -6,9 +6,9 @@
 //! libgit2, resume, and posting to a loopback GitHub.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use hone_test_support::{FakeServer, Reply, SeenRequest};
+use hone_test_support::{hone_against, FakeServer, Reply, SeenRequest};
 use serde_json::{json, Value};
 
 const OLD: &str = "def is_adult(age):\n    \"\"\"True for ages 18 and over.\"\"\"\n    return age >= 18\n\n\ndef describe(age):\n    \"\"\"A label for an age.\"\"\"\n    if is_adult(age):\n        return \"adult\"\n    return \"minor\"\n\n\n\n\n\n\n\n\ndef unrelated():\n    return 42\n";
@@ -93,21 +93,8 @@ fn model() -> impl Fn(usize, &SeenRequest) -> Reply + Send + Sync + 'static {
 }
 
 fn hone(server: &FakeServer, runs: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
-    cmd.args([
-        "--base-url",
-        &server.base_url(),
-        "--model",
-        "fake-model",
-        "--no-cache",
-        "--runs-dir",
-    ])
-    .arg(runs)
-    .env_remove("OPENAI_BASE_URL")
-    .env_remove("HONE_MODEL")
-    .env_remove("HONE_CONFIG")
-    .env("OPENAI_API_KEY", "sk-test")
-    .stdin(Stdio::null());
+    let mut cmd = hone_against(env!("CARGO_BIN_EXE_hone"), &server.base_url());
+    cmd.arg("--no-cache").arg("--runs-dir").arg(runs);
     cmd
 }
 

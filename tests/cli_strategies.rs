@@ -7,23 +7,13 @@ use std::path::Path;
 use std::process::Command;
 
 use hone_test_support::files;
-use hone_test_support::{FakeServer, Reply, SeenRequest};
+use hone_test_support::{hone_against, FakeServer, Reply, SeenRequest};
 
 fn hone(server: &FakeServer, dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
-    cmd.args([
-        "--base-url",
-        &server.base_url(),
-        "--model",
-        "fake-model",
-        "--no-cache",
-    ])
-    .arg("--runs-dir")
-    .arg(dir.join("runs"))
-    .env_remove("OPENAI_BASE_URL")
-    .env_remove("HONE_MODEL")
-    .env_remove("HONE_CONFIG")
-    .env("OPENAI_API_KEY", "sk-test");
+    let mut cmd = hone_against(env!("CARGO_BIN_EXE_hone"), &server.base_url());
+    cmd.arg("--no-cache")
+        .arg("--runs-dir")
+        .arg(dir.join("runs"));
     cmd
 }
 

@@ -15,7 +15,9 @@ use hone_agents::header::{RunHeader, Search};
 use hone_agents::mcts::MctsState;
 use hone_agents::outcome::{AfterSearch, RunSummary, ScoringError};
 use hone_agents::refine::{RefineConfig, RefineState, TaskKind};
-use hone_core::graph::{GraphError, RunOptions, StopReason};
+use hone_core::graph::{
+    read_run_log, Graph, GraphError, RunOptions, RunOutcome, State, StopReason,
+};
 use hone_core::templates::TemplateError;
 use hone_core::Budget;
 use hone_tools::{Harness, TestSuite};
@@ -84,6 +86,29 @@ pub struct RunTotals {
     pub not_run: usize,
     /// Whether `max_run_time` stopped the run.
     pub stopped_by_budget: bool,
+}
+
+/// One protocol item's graph run with its own checkpointed log at `log`:
+/// the log is resumed when it holds a run (an item interrupted earlier),
+/// else `initial` starts afresh under `meta` (a log cut off before its
+/// header holds nothing to resume and is removed first).
+pub async fn run_or_resume<S: State>(
+    graph: &Graph<S>,
+    log: &Path,
+    meta: serde_json::Value,
+    initial: S,
+) -> Result<RunOutcome<S>, GraphError> {
+    if read_run_log(log).is_ok() {
+        return graph.resume(log, RunOptions::default()).await;
+    }
+    if log.exists() {
+        let _ = std::fs::remove_file(log);
+    }
+    let options = RunOptions::default()
+        .with_run_id(log.file_stem().unwrap_or_default().to_string_lossy())
+        .with_log(log)
+        .with_meta(meta);
+    graph.run(initial, options).await
 }
 
 /// Runs the items of a protocol run (RealCritic, MINT, your own) that `dir`

@@ -4,7 +4,8 @@
 //! - [`fake_openai`]: a real HTTP/1.1 server on loopback that speaks
 //!   enough of the chat-completions protocol to test clients.
 //! - [`files()`]: walking the files a run wrote.
-//! - [`assert_success`]: a command's exit, with its stderr when it failed.
+//! - [`assert_success`]: a command's exit, with its stderr when it failed;
+//!   [`hone_against`]: the `hone` binary pointed at a loopback endpoint.
 
 pub mod fake_openai;
 pub mod files;
@@ -12,4 +13,4 @@ pub mod process;
 
 pub use fake_openai::{FakeServer, Reply, ReplyBody, SeenRequest};
 pub use files::files;
-pub use process::assert_success;
+pub use process::{assert_success, hone_against};

@@ -6,13 +6,13 @@
 use std::path::Path;
 use std::time::Instant;
 
-use hone_core::graph::{read_run_log, RunOptions, StopReason};
+use hone_core::graph::StopReason;
 
 use super::data::{family, MintItem};
 use super::episode::{graph, Episode, MintConfig, Termination};
 use super::record::{MintHeader, MintRecord};
 use crate::results::{ItemResult, RunDir};
-use crate::runner::{run_protocol_items, ItemError, Progress, RunError, RunTotals};
+use crate::runner::{run_or_resume, run_protocol_items, ItemError, Progress, RunError, RunTotals};
 
 /// A MINT run at one k.
 #[derive(Clone)]
@@ -51,24 +51,14 @@ impl MintRun {
         let log_name = RunDir::log_of(&id, 0);
         let log = root.join(&log_name);
         let graph = graph(self.config.clone())?;
-        let outcome = if read_run_log(&log).is_ok() {
-            graph.resume(&log, RunOptions::default()).await
-        } else {
-            if log.exists() {
-                let _ = std::fs::remove_file(&log);
-            }
-            let episode = Episode::new(
-                &self.config.templates,
-                item.clone(),
-                self.header.k,
-                self.header.feedback,
-            )?;
-            let options = RunOptions::default()
-                .with_run_id(log.file_stem().unwrap_or_default().to_string_lossy())
-                .with_log(&log)
-                .with_meta(serde_json::json!({"protocol": "mint", "k": self.header.k, "item": id}));
-            graph.run(episode, options).await
-        };
+        let episode = Episode::new(
+            &self.config.templates,
+            item.clone(),
+            self.header.k,
+            self.header.feedback,
+        )?;
+        let meta = serde_json::json!({"protocol": "mint", "k": self.header.k, "item": id});
+        let outcome = run_or_resume(&graph, &log, meta, episode).await;
         // The session goes with the episode, finished or not.
         self.config
             .sessions

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use hone_core::graph::{read_run_log, RunOptions, StopReason};
+use hone_core::graph::StopReason;
 
 use super::critique::parse_critique;
 use super::data::CriticItem;
@@ -16,7 +16,7 @@ use super::hone_critics::{scored_text, CriticDesign};
 use super::protocol::{graph, parse_judgement, CriticConfig, CriticState, Mode};
 use super::record::{CriticHeader, CriticRecord};
 use crate::results::{ItemResult, RunDir};
-use crate::runner::{run_protocol_items, ItemError, Progress, RunError, RunTotals};
+use crate::runner::{run_or_resume, run_protocol_items, ItemError, Progress, RunError, RunTotals};
 
 /// A RealCritic run: the model, the header its directory records, the
 /// grader and how many items run at once.
@@ -59,26 +59,11 @@ impl CriticRun {
         let log = root.join(&log_name);
         let mode = self.header.mode;
         let graph = graph(self.config.clone(), mode, self.header.critic)?;
-        let outcome = if read_run_log(&log).is_ok() {
-            graph.resume(&log, RunOptions::default()).await?
-        } else {
-            if log.exists() {
-                // Cut off before its header: nothing to resume.
-                let _ = std::fs::remove_file(&log);
-            }
-            let state = CriticState::new(mode, self.header.rounds, &item.question, &item.reasoning)
-                .with_post_check(self.header.post_check.is_some())
-                .with_critic(self.header.critic);
-            let options = RunOptions::default()
-                .with_run_id(log.file_stem().unwrap_or_default().to_string_lossy())
-                .with_log(&log)
-                .with_meta(serde_json::json!({
-                    "protocol": "realcritic",
-                    "mode": mode,
-                    "item": id,
-                }));
-            graph.run(state, options).await?
-        };
+        let state = CriticState::new(mode, self.header.rounds, &item.question, &item.reasoning)
+            .with_post_check(self.header.post_check.is_some())
+            .with_critic(self.header.critic);
+        let meta = serde_json::json!({"protocol": "realcritic", "mode": mode, "item": id});
+        let outcome = run_or_resume(&graph, &log, meta, state).await?;
         if let StopReason::NodeFailed { node, error } = &outcome.stop {
             return Err(ItemError::NodeFailed(format!(
                 "node {node} failed: {error}"

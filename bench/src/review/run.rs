@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use hone_core::graph::{read_run_log, RunOptions, StopReason};
+use hone_core::graph::StopReason;
 use hone_core::templates::Templates;
 use hone_core::LanguageModel;
 use hone_review::change::Change;
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ExpectedRange, ReviewItem};
 use crate::results::{DirHeader, ItemResult, RunDir};
-use crate::runner::{run_protocol_items, ItemError, Progress, RunError, RunTotals};
+use crate::runner::{run_or_resume, run_protocol_items, ItemError, Progress, RunError, RunTotals};
 
 /// A step set of the ablation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,24 +215,14 @@ impl ReviewRun {
             sandbox: self.sandbox.clone(),
         };
         let graph = graph(reviewer)?;
-        let outcome = if read_run_log(&log).is_ok() {
-            graph.resume(&log, RunOptions::default()).await?
-        } else {
-            if log.exists() {
-                let _ = std::fs::remove_file(&log);
-            }
-            let pieces = chunks(&change, &FileFilter::default(), self.header.chunk_chars);
-            let state = ReviewState::new(change.clone(), pieces, self.header.options.clone());
-            let options = RunOptions::default()
-                .with_run_id(log.file_stem().unwrap_or_default().to_string_lossy())
-                .with_log(&log)
-                .with_meta(serde_json::json!({
-                    "protocol": "review",
-                    "variant": self.header.variant,
-                    "item": item.id,
-                }));
-            graph.run(state, options).await?
-        };
+        let pieces = chunks(&change, &FileFilter::default(), self.header.chunk_chars);
+        let state = ReviewState::new(change.clone(), pieces, self.header.options.clone());
+        let meta = serde_json::json!({
+            "protocol": "review",
+            "variant": self.header.variant,
+            "item": item.id,
+        });
+        let outcome = run_or_resume(&graph, &log, meta, state).await?;
         if let StopReason::NodeFailed { node, error } = &outcome.stop {
             return Err(ItemError::NodeFailed(format!(
                 "node {node} failed: {error}"
