@@ -129,6 +129,25 @@ impl ReviewState {
         }
     }
 
+    /// Lines added and removed in the files the chunks show.
+    pub fn reviewed_line_counts(&self) -> (usize, usize) {
+        let paths: std::collections::BTreeSet<&str> = self
+            .chunks
+            .iter()
+            .flat_map(|c| c.paths.iter().map(String::as_str))
+            .collect();
+        let reviewed = Change {
+            files: self
+                .change
+                .files
+                .iter()
+                .filter(|f| paths.contains(f.path()))
+                .cloned()
+                .collect(),
+        };
+        reviewed.line_counts()
+    }
+
     /// How many files the chunks show (a large file split into several
     /// chunks counts once).
     pub fn reviewed_files(&self) -> usize {
@@ -288,7 +307,7 @@ fn anchor_all(mut s: ReviewState) -> ReviewState {
     let mut seen: std::collections::HashSet<String> = s
         .findings
         .iter()
-        .filter(|f| f.alive() && f.anchor.is_some())
+        .filter(|f| f.anchor.is_some() || f.dropped.is_some())
         .map(|f| f.fingerprint.clone())
         .collect();
     for f in s
@@ -296,7 +315,7 @@ fn anchor_all(mut s: ReviewState) -> ReviewState {
         .iter_mut()
         .filter(|f| f.alive() && f.anchor.is_none())
     {
-        if seen.contains(&f.fingerprint) {
+        if !seen.insert(f.fingerprint.clone()) {
             f.dropped = Some(Dropped::Duplicate {
                 of: f.fingerprint.clone(),
             });
@@ -305,10 +324,7 @@ fn anchor_all(mut s: ReviewState) -> ReviewState {
         match s.change.file(&f.proposed.path) {
             None => f.dropped = Some(Dropped::UnknownPath),
             Some(file) => match anchor(file, &f.proposed, outside) {
-                Ok(a) => {
-                    f.anchor = Some(a);
-                    seen.insert(f.fingerprint.clone());
-                }
+                Ok(a) => f.anchor = Some(a),
                 Err(d) => f.dropped = Some(d),
             },
         }

@@ -39,7 +39,7 @@ pub struct ReviewReport<'a> {
 
 /// The `--json` output.
 pub fn json(state: &ReviewState) -> String {
-    let (added, removed) = state.change.line_counts();
+    let (added, removed) = state.reviewed_line_counts();
     let report = ReviewReport {
         files: state.reviewed_files(),
         added,

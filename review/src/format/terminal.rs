@@ -7,7 +7,7 @@ use crate::pipeline::ReviewState;
 
 /// The human-readable summary (the default output).
 pub fn terminal(state: &ReviewState) -> String {
-    let (added, removed) = state.change.line_counts();
+    let (added, removed) = state.reviewed_line_counts();
     let files: usize = state.reviewed_files();
     let posted: Vec<_> = state.posted().collect();
     let mut out = format!(
