@@ -192,9 +192,17 @@ pub struct Execution {
 }
 
 impl Execution {
-    /// The claim is confirmed: the test fails on the new code.
+    /// The claim is confirmed: the test fails on the new code, and not on
+    /// the old code too (a test that fails on both sides says nothing about
+    /// the change — on the review set it was the test that was wrong).
     pub fn confirmed(&self) -> bool {
+        matches!(self.new, TestOutcome::Fails { .. }) && !self.fails_on_both()
+    }
+
+    /// The test fails on the new code and on the old code.
+    pub fn fails_on_both(&self) -> bool {
         matches!(self.new, TestOutcome::Fails { .. })
+            && matches!(self.old, Some(TestOutcome::Fails { .. }))
     }
 
     /// The claim is refuted: the test passes on the new code.
@@ -323,4 +331,34 @@ pub fn fingerprint(path: &str, snippet: &str, category: Category) -> String {
     h.update([0]);
     h.update(category.name().as_bytes());
     hex::encode(&h.finalize()[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fails() -> TestOutcome {
+        TestOutcome::Fails {
+            assertion: "assert f(1) == 2".into(),
+        }
+    }
+
+    #[test]
+    fn a_test_failing_on_both_sides_confirms_nothing() {
+        let e = |old| Execution {
+            test: "t".into(),
+            new: fails(),
+            old,
+        };
+        assert!(e(Some(TestOutcome::Passes)).confirmed());
+        assert!(e(None).confirmed(), "an added file has no old side");
+        assert!(!e(Some(fails())).confirmed());
+        assert!(e(Some(fails())).fails_on_both());
+        let refuted = Execution {
+            test: "t".into(),
+            new: TestOutcome::Passes,
+            old: None,
+        };
+        assert!(refuted.refuted() && !refuted.confirmed());
+    }
 }

@@ -19,8 +19,9 @@
 //!    on the new and old code ([`crate::execution`]); a test that passes on
 //!    the new code drops the finding.
 //! 4. `critic` (when [`ReviewOptions::critic`]): a 0–10 score with the
-//!    evidence first (`review_critic.j2`); a confirmed failing test lifts
-//!    the score to at least [`CONFIRMED_FLOOR`]; a failed call leaves the
+//!    evidence first (`review_critic.j2`); a confirmed failing test (one
+//!    that fails on the new code but not on the old) lifts the score to at
+//!    least [`CONFIRMED_FLOOR`]; a failed call leaves the
 //!    finding unscored and dropped (unless [`ReviewOptions::keep_unscored`])
 //!    — no default score is ever invented. Below
 //!    [`ReviewOptions::min_score`] a finding is dropped.
@@ -48,9 +49,11 @@ use crate::finding::{
 
 /// The default `--min-score`.
 ///
-/// Chosen by measurement (docs/results/review.md): the threshold of the
-/// full pipeline's scores with the best balance of recall on buggy changes
-/// and silence on clean ones.
+/// Measured (docs/results/review.md, the embedded 0.5B model on 155
+/// generated items): for the full pipeline every threshold from 4 to 9
+/// gives the same recall and false alarms; 6 sits in that plateau and is
+/// the lowest score of the critic template's "concrete problem" tier.
+/// Re-measure with a stronger model (`hone bench run review`).
 pub const DEFAULT_MIN_SCORE: u8 = 6;
 
 /// A confirmed failing test scores at least this, whatever the critic said.

@@ -68,6 +68,9 @@ pub fn drop_reason(d: &Dropped) -> &'static str {
 /// The execution evidence of a posted finding, in one sentence.
 pub fn evidence_line(f: &Finding) -> Option<String> {
     let e = f.execution.as_ref()?;
+    if !e.confirmed() {
+        return None;
+    }
     match &e.new {
         TestOutcome::Fails { assertion } => Some(match &e.old {
             Some(TestOutcome::Passes) => format!(
