@@ -431,8 +431,10 @@ pub struct ReviewArgs {
     /// Review a unified diff (`-` for stdin) instead of a repository.
     #[arg(long, value_name = "FILE|-")]
     pub diff: Option<String>,
-    /// With --diff: the files at the head of the diff (full contents make
-    /// anchoring and execution evidence possible).
+    /// With --diff: the files at the head of the diff, checked against it
+    /// (full contents give the actor more context and make execution
+    /// evidence possible; without them findings are anchored in the lines
+    /// the hunks show).
     #[arg(long, value_name = "DIR", requires = "diff")]
     pub root: Option<PathBuf>,
     /// Review only files matching these globs (also lifts the default
