@@ -89,31 +89,59 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
     let outside_diff = OutsideDiff::parse(&args.outside_diff).map_err(anyhow::Error::msg)?;
     let run_id = args.run_id.clone().unwrap_or_else(new_run_id);
     let log = crate::cli::runs_dir(global, config).join(format!("{run_id}.jsonl"));
-    let (model, _) = crate::models::build(global, config)?;
-    let templates = crate::models::templates(global)?;
-    let reviewer = Reviewer {
-        model,
-        templates,
-        sandbox: Sandbox::new(SandboxConfig::default()),
-    };
-    let graph = graph(reviewer)?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<RunEvent>();
     let quiet = args.quiet;
-    let printer = tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            if !quiet {
-                progress(&event);
+    // The model is loaded only when there is something to review: an empty
+    // change still prints (and posts, which resolves stale comments).
+    let run_graph = |state: Option<ReviewState>, head: Option<String>| {
+        let log = log.clone();
+        let run_id = run_id.clone();
+        async move {
+            let (model, _) = crate::models::build(global, config)?;
+            let templates = crate::models::templates(global)?;
+            let reviewer = Reviewer {
+                model,
+                templates,
+                sandbox: Sandbox::new(SandboxConfig::default()),
+            };
+            let graph = graph(reviewer)?;
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<RunEvent>();
+            let printer = tokio::spawn(async move {
+                while let Some(event) = rx.recv().await {
+                    if !quiet {
+                        progress(&event);
+                    }
+                }
+            });
+            let outcome = match state {
+                None => {
+                    graph
+                        .resume(&log, RunOptions::default().with_events(tx))
+                        .await?
+                }
+                Some(state) => {
+                    let options = RunOptions::default()
+                        .with_run_id(run_id.clone())
+                        .with_log(&log)
+                        .with_events(tx)
+                        .with_meta(serde_json::json!({"command": "review", "head": head}));
+                    graph.run(state, options).await?
+                }
+            };
+            let _ = printer.await;
+            if let StopReason::NodeFailed { node, error } = &outcome.stop {
+                bail!(
+                    "the review stopped at {node}: {error}; `hone review --run-id {run_id}` resumes it ({})",
+                    log.display()
+                );
             }
+            anyhow::Ok(outcome.state)
         }
-    });
-    let (outcome, head) = if read_run_log(&log).is_ok() {
+    };
+    let (final_state, head) = if read_run_log(&log).is_ok() {
         if !quiet {
             eprintln!("hone review: resuming run {run_id} ({})", log.display());
         }
-        let outcome = graph
-            .resume(&log, RunOptions::default().with_events(tx))
-            .await?;
-        (outcome, None)
+        (run_graph(None, None).await?, None)
     } else {
         let (change, head) = read_change(&args)?;
         let filter = FileFilter::new(&args.include, &args.exclude)?;
@@ -142,25 +170,18 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
             max_tokens: args.max_tokens,
             ..ReviewOptions::default()
         };
-        if let Some(dir) = log.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
         let state = ReviewState::new(change, pieces, options);
-        let run_options = RunOptions::default()
-            .with_run_id(run_id.clone())
-            .with_log(&log)
-            .with_events(tx)
-            .with_meta(serde_json::json!({"command": "review", "head": head}));
-        (graph.run(state, run_options).await?, head)
+        if state.chunks.is_empty() {
+            (state, head)
+        } else {
+            if let Some(dir) = log.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            (run_graph(Some(state), head.clone()).await?, head)
+        }
     };
-    let _ = printer.await;
-    if let StopReason::NodeFailed { node, error } = &outcome.stop {
-        bail!(
-            "the review stopped at {node}: {error}; `hone review --run-id {run_id}` resumes it ({})",
-            log.display()
-        );
-    }
-    let state = &outcome.state;
+    let state = &final_state;
     let format = if args.json {
         ReviewFormat::Json
     } else {
