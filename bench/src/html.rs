@@ -31,8 +31,8 @@ pub enum ReportError {
 
 const PAGE: &str = include_str!("../templates/report.html");
 
-/// Colours of successive runs.
-const PALETTE: [RGBColor; 6] = [
+/// Colours of successive runs (every report's charts use them).
+pub(crate) const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),

@@ -10,18 +10,9 @@ use serde::Serialize;
 
 use super::metrics::{markdown, MintSummary};
 use super::record::MintHeader;
-use crate::html::ReportError;
+use crate::html::{ReportError, PALETTE};
 
 const PAGE: &str = include_str!("../../templates/mint_report.html");
-
-const PALETTE: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
 
 /// One MINT run as the report shows it.
 #[derive(Debug, Clone)]
