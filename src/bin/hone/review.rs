@@ -146,19 +146,6 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
         let (change, head) = read_change(&args)?;
         let filter = FileFilter::new(&args.include, &args.exclude)?;
         let pieces = chunks(&change, &filter, args.chunk_chars.max(500));
-        let (added, removed) = change.line_counts();
-        if !quiet {
-            eprintln!(
-                "hone review: {} file(s) changed (+{added} -{removed}), {} reviewed in {} chunk(s); run {run_id}",
-                change.files.len(),
-                pieces
-                    .iter()
-                    .flat_map(|c| c.paths.iter())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len(),
-                pieces.len()
-            );
-        }
         let options = ReviewOptions {
             critic: !args.no_critic,
             execution: !args.no_execution,
@@ -171,6 +158,15 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
             ..ReviewOptions::default()
         };
         let state = ReviewState::new(change, pieces, options);
+        let (added, removed) = state.change.line_counts();
+        if !quiet {
+            eprintln!(
+                "hone review: {} file(s) changed (+{added} -{removed}), {} reviewed in {} chunk(s); run {run_id}",
+                state.change.files.len(),
+                state.reviewed_files(),
+                state.chunks.len()
+            );
+        }
         if state.chunks.is_empty() {
             (state, head)
         } else {
