@@ -130,18 +130,6 @@ fn assertion_text(message: &str, traceback: &str) -> String {
         .to_string()
 }
 
-/// The code of the first fenced block of `text` (any language tag), else
-/// the whole text.
-pub fn extract_test(text: &str) -> String {
-    if let Some(start) = text.find("```") {
-        let rest = &text[start + 3..];
-        let body = rest.split_once('\n').map_or("", |(_, b)| b);
-        let end = body.find("```").unwrap_or(body.len());
-        return body[..end].trim().to_string();
-    }
-    text.trim().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,10 +191,11 @@ mod tests {
 
     #[test]
     fn the_test_is_read_from_its_fence() {
+        use hone_agents::refine::extract_code;
         assert_eq!(
-            extract_test("Here:\n```python\nassert f(1) == 2\n```\nDone."),
+            extract_code("Here:\n```python\nassert f(1) == 2\n```\nDone."),
             "assert f(1) == 2"
         );
-        assert_eq!(extract_test("assert g()"), "assert g()");
+        assert_eq!(extract_code("assert g()"), "assert g()");
     }
 }

@@ -41,7 +41,9 @@ use serde::{Deserialize, Serialize};
 use crate::anchor::{anchor, OutsideDiff};
 use crate::change::Change;
 use crate::chunk::Chunk;
-use crate::execution::{extract_test, run_test};
+use hone_agents::refine::extract_code;
+
+use crate::execution::run_test;
 use crate::finding::{
     critic_schema, Category, CriticAnswer, Dropped, Execution, Finding, Proposal, Score,
     TestOutcome,
@@ -375,7 +377,7 @@ async fn test(
             old: None,
         },
         Ok(reply) => {
-            let test = extract_test(reply.first_text());
+            let test = extract_code(reply.first_text());
             let new = run_test(&r.sandbox, language, file.path(), &source, &test).await;
             let old = match (&file.old_text, &file.old_path) {
                 (Some(old), Some(old_path)) => {
