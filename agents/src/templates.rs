@@ -57,16 +57,24 @@ mod tests {
         let t = embedded();
         let mut s = RefineState::new("TASK-TEXT", TaskKind::Code, 4);
         let actor = t.render("refine_actor.j2", RefinePrompt::of(&s)).unwrap();
-        let mut attempt = Attempt::new("ANSWER-TEXT")
-            .with_evidence(Evidence::decided("tests", 0, 1, "EVIDENCE-TEXT"));
+        let mut attempt = Attempt::new("ANSWER-TEXT").with_evidence(Evidence::decided(
+            "tests",
+            0,
+            1,
+            "EVIDENCE-TEXT",
+        ));
         s.attempts.push(attempt.clone());
         let critic = t.render("refine_critic.j2", RefinePrompt::of(&s)).unwrap();
         attempt.critique = Some("CRITIQUE-TEXT".into());
         s.attempts[0] = attempt;
         let refiner = t.render("refine_refiner.j2", RefinePrompt::of(&s)).unwrap();
-        let reflect = t.render("reflexion_reflect.j2", RefinePrompt::of(&s)).unwrap();
+        let reflect = t
+            .render("reflexion_reflect.j2", RefinePrompt::of(&s))
+            .unwrap();
         s.reflections.push("REFLECTION-TEXT".into());
-        let reflexion_actor = t.render("reflexion_actor.j2", RefinePrompt::of(&s)).unwrap();
+        let reflexion_actor = t
+            .render("reflexion_actor.j2", RefinePrompt::of(&s))
+            .unwrap();
 
         let end_of = |text: &str, marker: &str| text.find(marker).expect(marker) + marker.len();
         assert!(shared(&actor, &critic) >= end_of(&actor, "TASK-TEXT"));

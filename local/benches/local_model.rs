@@ -6,8 +6,11 @@
 //! - best-of-8 on one HumanEval problem (8 seeded samples of the real actor
 //!   prompt), decoded together vs one after another;
 //! - prefix reuse: a 3-iteration chat conversation on HumanEval/0, and the
-//!   exact four requests a real `self-refine` run sent
-//!   (`data/self_refine_real.json`);
+//!   exact requests a real `self-refine` run sent to the model
+//!   (`data/self_refine_real.json`, with the templates that put the task,
+//!   the answer and its evidence first), next to those of the same problem
+//!   under the earlier templates, which began with each role's instruction
+//!   (`data/self_refine_real_old_layout.json`);
 //! - side by side, in the same run: llama.cpp's own `llama-bench` and
 //!   `llama-batched-bench` on the same model file and threads, built by
 //!   `scripts/llamacpp-tools.sh` from the pinned llama-cpp-python source
@@ -17,7 +20,8 @@
 //! (default 2). Progress goes to stderr; the last stdout line is
 //! `RESULT prompt_tok_s=… gen_tok_s=… … llamacpp_prompt_tok_s=… llamacpp_gen_tok_s=…
 //! batch8_gen_tok_s=… llamacpp_batch8_gen_tok_s=… refine_real_prompt_tokens_with_reuse=…
-//! without_reuse=… best_of_8_wall_s=… best_of_8_wall_s_sequential=…`.
+//! without_reuse=… refine_real_old_layout_with_reuse=… old_layout_without_reuse=…
+//! best_of_8_wall_s=… best_of_8_wall_s_sequential=…`.
 
 use std::time::Instant;
 
@@ -73,6 +77,7 @@ fn load(
 
 #[derive(serde::Deserialize)]
 struct Recorded {
+    source: String,
     requests: Vec<RecordedRequest>,
 }
 
@@ -193,7 +198,8 @@ async fn refine_real(
     }
     let s = model.stats();
     eprintln!(
-        "real self-refine requests, prefix reuse {}: {} prompt tokens, {} evaluated",
+        "real self-refine requests ({}), prefix reuse {}: {} prompt tokens, {} evaluated",
+        recorded.source.split(':').next().unwrap_or_default(),
         if reuse { "on" } else { "off" },
         s.prompt_tokens,
         s.prompt_tokens_evaluated
@@ -314,6 +320,12 @@ async fn run() -> Result<String, BoxError> {
     let recorded: Recorded = serde_json::from_str(include_str!("data/self_refine_real.json"))?;
     let real_with = refine_real(&path, threads, true, &recorded).await?;
     let real_without = refine_real(&path, threads, false, &recorded).await?;
+    // The same problem's requests as sent before the templates put the
+    // shared material first: what the restructuring gained.
+    let old_layout: Recorded =
+        serde_json::from_str(include_str!("data/self_refine_real_old_layout.json"))?;
+    let old_with = refine_real(&path, threads, true, &old_layout).await?;
+    let old_without = refine_real(&path, threads, false, &old_layout).await?;
 
     let batch1 = parallel_generation(&path, threads, 1, &data).await?;
     let batch8 = parallel_generation(&path, threads, 8, &data).await?;
@@ -336,6 +348,7 @@ async fn run() -> Result<String, BoxError> {
          llamacpp_prompt_tok_s={:.1} llamacpp_gen_tok_s={:.1} \
          batch1_gen_tok_s={batch1:.1} batch8_gen_tok_s={batch8:.1} llamacpp_batch8_gen_tok_s={:.1} \
          refine_real_prompt_tokens_with_reuse={real_with} without_reuse={real_without} \
+         refine_real_old_layout_with_reuse={old_with} old_layout_without_reuse={old_without} \
          best_of_8_wall_s={bo8:.1} best_of_8_wall_s_sequential={bo8_sequential:.1}",
         anchors.prompt_tok_s, anchors.gen_tok_s, anchors.batch8_gen_tok_s
     ))
