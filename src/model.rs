@@ -238,7 +238,7 @@ fn connect(
         }
         #[cfg(feature = "local")]
         ModelChoice::Local { path, model } => {
-            load_local(path.as_deref(), model.as_deref(), threads)
+            load_local(path.as_deref(), model.as_deref(), threads, None)
         }
         #[cfg(not(feature = "local"))]
         ModelChoice::Local { .. } => {
@@ -248,18 +248,22 @@ fn connect(
     }
 }
 
+/// Requests the embedded model decodes together unless told otherwise; the
+/// KV cache holds this many contexts (about 100 MB each for the default
+/// model).
+pub const DEFAULT_LOCAL_SLOTS: usize = 4;
+
 /// Loads a GGUF file, or a known model from the cache by name (default: the
-/// default model).
+/// default model), decoding up to `slots` requests together (default
+/// [`DEFAULT_LOCAL_SLOTS`]).
 #[cfg(feature = "local")]
 pub fn load_local(
     path: Option<&Path>,
     name: Option<&str>,
     threads: Option<usize>,
+    slots: Option<usize>,
 ) -> Result<Arc<dyn LanguageModel>, ModelSetupError> {
     use hone_local::{provision, LocalModel, LocalOptions};
-    /// Requests the embedded model decodes together; the KV cache holds
-    /// this many contexts (about 100 MB each for the default model).
-    const LOCAL_SLOTS: usize = 4;
     let file = match path {
         Some(p) => p.to_path_buf(),
         None => {
@@ -274,7 +278,7 @@ pub fn load_local(
         threads: threads.unwrap_or(0),
         // Concurrent calls (best-of-n's samples, `hone bench --jobs`,
         // `hone serve`'s clients) decode together in one batch.
-        slots: LOCAL_SLOTS,
+        slots: slots.unwrap_or(DEFAULT_LOCAL_SLOTS).max(1),
         ..LocalOptions::default()
     };
     // Loading maps and checks a file of hundreds of megabytes: keep it off

@@ -76,6 +76,20 @@ fn serve_refuses_a_non_loopback_address_without_a_key() {
 }
 
 #[test]
+fn serve_refuses_a_parallelism_of_zero_before_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hone(dir.path())
+        .env("HONE_CACHE_DIR", dir.path().join("empty"))
+        .args(["serve", "--parallel", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--parallel"), "{err}");
+    assert!(!err.contains("loading local model"), "{err}");
+}
+
+#[test]
 fn serve_help_hides_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let out = hone(dir.path())
@@ -97,7 +111,8 @@ async fn serve_runs_the_local_model_whatever_openai_base_url_says() {
         .env("OPENAI_API_KEY", "sk-operator-secret")
         .env("HONE_SERVE_API_KEY", "serve-key")
         .args(["--model", "smollm2-135m", "--threads", "1"])
-        .args(["serve", "--addr", "127.0.0.1:0"])
+        // Two requests decoding together: the flag reaches the model's load.
+        .args(["serve", "--addr", "127.0.0.1:0", "--parallel", "2"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

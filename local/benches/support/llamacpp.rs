@@ -47,7 +47,9 @@ pub fn anchors(model: &Path, threads: usize) -> Anchors {
     anchors
 }
 
-fn build() -> Result<PathBuf, String> {
+/// Builds the tools (cached) with `scripts/llamacpp-tools.sh`; their
+/// directory.
+pub fn build() -> Result<PathBuf, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/llamacpp-tools.sh");
     eprintln!("building llama.cpp's tools (cached after the first time)");
     let out = Command::new("bash")

@@ -131,6 +131,12 @@ pub struct ServeArgs {
     /// more are answered 503 with Retry-After.
     #[arg(long, default_value_t = hone_local::serve::ServeOptions::default().max_queued)]
     pub max_queued: usize,
+    /// Requests decoded together in one batch (as llama-server's
+    /// --parallel); each holds its own context in the KV cache, and
+    /// further admitted requests wait for a place.
+    #[arg(long, default_value_t = hone::model::DEFAULT_LOCAL_SLOTS as u16,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
 }
 
 #[derive(Debug, Args)]

@@ -72,7 +72,12 @@ pub async fn serve(global: &Global, config: &ConfigFile, args: &ServeArgs) -> Re
     // No response cache here: a server must sample afresh for repeated
     // requests at non-zero temperature.
     eprintln!("loading local model: {choice}");
-    let model = hone::model::load_local(path.as_deref(), model.as_deref(), global.threads)?;
+    let model = hone::model::load_local(
+        path.as_deref(),
+        model.as_deref(),
+        global.threads,
+        Some(usize::from(args.parallel)),
+    )?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
