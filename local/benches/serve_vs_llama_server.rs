@@ -326,32 +326,9 @@ async fn run() -> Result<String, BoxError> {
 #[path = "support/llamacpp.rs"]
 mod llamacpp;
 
+#[path = "support/harness.rs"]
+mod harness;
+
 fn main() -> std::process::ExitCode {
-    // `cargo bench` passes `--bench`; under `cargo test --all-targets` the
-    // (minutes-long) run is skipped.
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("serve_vs_llama_server: run with `cargo bench -p hone-local --bench serve_vs_llama_server`");
-        return std::process::ExitCode::SUCCESS;
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(line) => {
-            println!("{line}");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    harness::main("serve_vs_llama_server", run())
 }
