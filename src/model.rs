@@ -97,6 +97,10 @@ pub struct ModelSettings {
     pub cache: CacheSetting,
     /// Threads of the embedded model (`None`: its default).
     pub threads: Option<usize>,
+    /// Let the embedded model write JSON-schema and tool-call outputs
+    /// freely instead of holding them to a grammar (see
+    /// `hone_local::LocalOptions::constrained_output`).
+    pub unconstrained_output: bool,
 }
 
 impl ModelSettings {
@@ -183,7 +187,12 @@ impl ModelSettings {
     /// Chooses and loads the model, without the response cache.
     pub fn build_uncached(&self) -> Result<Model, ModelSetupError> {
         let choice = self.choose()?;
-        let inner = connect(&choice, self.threads)?;
+        let local = LocalSettings {
+            threads: self.threads,
+            slots: None,
+            unconstrained_output: self.unconstrained_output,
+        };
+        let inner = connect(&choice, &local)?;
         Ok(Model {
             inner,
             choice: Some(choice),
@@ -204,7 +213,7 @@ fn working_dir_config() -> Result<ConfigFile, ModelSetupError> {
 /// Builds the backend `choice` names.
 fn connect(
     choice: &ModelChoice,
-    threads: Option<usize>,
+    local: &LocalSettings,
 ) -> Result<Arc<dyn LanguageModel>, ModelSetupError> {
     match choice {
         ModelChoice::Endpoint {
@@ -237,12 +246,10 @@ fn connect(
             Ok(Arc::new(OpenAiModel::new(cfg)?))
         }
         #[cfg(feature = "local")]
-        ModelChoice::Local { path, model } => {
-            load_local(path.as_deref(), model.as_deref(), threads, None)
-        }
+        ModelChoice::Local { path, model } => load_local(path.as_deref(), model.as_deref(), local),
         #[cfg(not(feature = "local"))]
         ModelChoice::Local { .. } => {
-            let _ = threads;
+            let _ = local;
             Err(ModelSetupError::NoLocalBackend)
         }
     }
@@ -253,15 +260,24 @@ fn connect(
 /// model).
 pub const DEFAULT_LOCAL_SLOTS: usize = 4;
 
+/// How the embedded model runs; `None` and `false` are its defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalSettings {
+    /// CPU threads (`None`: every core).
+    pub threads: Option<usize>,
+    /// Requests decoded together (`None`: [`DEFAULT_LOCAL_SLOTS`]).
+    pub slots: Option<usize>,
+    /// Do not hold JSON-schema and tool-call outputs to a grammar.
+    pub unconstrained_output: bool,
+}
+
 /// Loads a GGUF file, or a known model from the cache by name (default: the
-/// default model), decoding up to `slots` requests together (default
-/// [`DEFAULT_LOCAL_SLOTS`]).
+/// default model), run as `settings` say.
 #[cfg(feature = "local")]
 pub fn load_local(
     path: Option<&Path>,
     name: Option<&str>,
-    threads: Option<usize>,
-    slots: Option<usize>,
+    settings: &LocalSettings,
 ) -> Result<Arc<dyn LanguageModel>, ModelSetupError> {
     use hone_local::{provision, LocalModel, LocalOptions};
     let file = match path {
@@ -275,10 +291,11 @@ pub fn load_local(
     };
     tracing::info!(file = %file.display(), "loading the local model");
     let options = LocalOptions {
-        threads: threads.unwrap_or(0),
+        threads: settings.threads.unwrap_or(0),
         // Concurrent calls (best-of-n's samples, `hone bench --jobs`,
         // `hone serve`'s clients) decode together in one batch.
-        slots: slots.unwrap_or(DEFAULT_LOCAL_SLOTS).max(1),
+        slots: settings.slots.unwrap_or(DEFAULT_LOCAL_SLOTS).max(1),
+        constrained_output: !settings.unconstrained_output,
         ..LocalOptions::default()
     };
     // Loading maps and checks a file of hundreds of megabytes: keep it off

@@ -56,6 +56,7 @@ fn options(threads: usize, prefix_reuse: bool) -> LocalOptions {
         batch_size: 512,
         prefix_reuse,
         slots: 1,
+        constrained_output: true,
     }
 }
 

@@ -185,6 +185,7 @@ async fn hone_serve(
             batch_size: 512,
             prefix_reuse: true,
             slots: clients,
+            constrained_output: true,
         },
     )?;
     let model: Arc<dyn LanguageModel> = Arc::new(model);

@@ -66,7 +66,17 @@ pub struct LocalOptions {
     /// Requests decoded together, each a sequence of the one context;
     /// further requests queue.
     pub slots: usize,
+    /// Hold the output of a request with a JSON schema, JSON mode or a
+    /// required tool call to a grammar, so it always parses. Off, the model
+    /// writes freely (to measure what the grammar buys; callers still
+    /// validate), and the model's name gains [`UNCONSTRAINED_SUFFIX`] so its
+    /// answers never share a response-cache entry with constrained ones.
+    pub constrained_output: bool,
 }
+
+/// Appended to the model's name when [`LocalOptions::constrained_output`]
+/// is off.
+pub const UNCONSTRAINED_SUFFIX: &str = "+unconstrained";
 
 impl Default for LocalOptions {
     fn default() -> Self {
@@ -76,6 +86,7 @@ impl Default for LocalOptions {
             batch_size: 512,
             prefix_reuse: true,
             slots: 1,
+            constrained_output: true,
         }
     }
 }
@@ -157,6 +168,8 @@ pub(crate) struct Shared {
     pub(crate) n_batch: u32,
     pub(crate) threads: i32,
     pub(crate) prefix_reuse: bool,
+    /// See [`LocalOptions::constrained_output`].
+    constrained_output: bool,
     /// Sequences decoded together.
     pub(crate) sequences: usize,
     pub(crate) stats: Mutex<LocalStats>,
@@ -284,6 +297,7 @@ impl LocalModel {
             n_batch,
             threads,
             prefix_reuse: opts.prefix_reuse,
+            constrained_output: opts.constrained_output,
             sequences: opts.slots,
             stats: Mutex::new(LocalStats::default()),
         });
@@ -301,10 +315,13 @@ impl LocalModel {
             Err(_) => return Err(load_err("the engine thread died while starting".into())),
         }
 
-        let stem = path
+        let mut stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "local".to_string());
+        if !opts.constrained_output {
+            stem.push_str(UNCONSTRAINED_SUFFIX);
+        }
         Ok(LocalModel {
             permits: Arc::new(Semaphore::new(opts.slots)),
             jobs,
@@ -360,7 +377,10 @@ impl LocalModel {
         &self,
         request: &ChatRequest,
     ) -> Result<mpsc::UnboundedReceiver<WorkerEvent>, ModelError> {
-        let params = gen_params(request)?;
+        let mut params = gen_params(request)?;
+        if !self.shared.constrained_output {
+            params.grammar = None;
+        }
         let shared = Arc::clone(&self.shared);
         let req = request.clone();
         let prompt = tokio::task::spawn_blocking(move || prepare_prompt(&shared, &req))

@@ -27,7 +27,7 @@ pub mod template;
 pub mod text;
 
 #[cfg(feature = "llama")]
-pub use engine::{LocalError, LocalModel, LocalOptions, LocalStats};
+pub use engine::{LocalError, LocalModel, LocalOptions, LocalStats, UNCONSTRAINED_SUFFIX};
 
 use std::path::PathBuf;
 

@@ -486,6 +486,43 @@ async fn a_json_schema_holds_the_output_to_it() {
     }
 }
 
+#[tokio::test]
+async fn without_the_grammar_the_model_writes_freely_under_its_own_name() {
+    let m = load(LocalOptions {
+        threads: 1,
+        context_length: 1024,
+        constrained_output: false,
+        ..Default::default()
+    });
+    assert!(
+        m.descriptor()
+            .model
+            .ends_with(hone_local::UNCONSTRAINED_SUFFIX),
+        "{:?}",
+        m.descriptor()
+    );
+    let mut req = ask("Tell me a joke.")
+        .with_temperature(0.0)
+        .with_max_tokens(40);
+    req.response_format = hone_core::ResponseFormat::JsonSchema {
+        name: "answer".into(),
+        schema: serde_json::json!({
+            "type": "object",
+            "properties": {"answer": {"type": "integer"}},
+            "required": ["answer"]
+        }),
+    };
+    let text = m.chat(&req).await.unwrap().first_text().to_string();
+    // Held to this schema the reply could only be {"answer": <integer>};
+    // free, the model tells its joke.
+    let parsed = serde_json::from_str::<serde_json::Value>(text.trim()).ok();
+    assert!(
+        parsed.as_ref().and_then(|v| v["answer"].as_i64()).is_none(),
+        "{text}"
+    );
+    assert!(!text.trim().is_empty());
+}
+
 fn weather_tool() -> hone_core::ToolSpec {
     hone_core::ToolSpec {
         name: "get_weather".into(),

@@ -42,6 +42,11 @@ pub struct Global {
     /// other work keeps cores busy: llama.cpp's threads spin while waiting.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// Local model only: let JSON-schema and tool-call outputs be written
+    /// freely instead of holding them to a grammar (they are still
+    /// validated). For measuring what the grammar buys.
+    #[arg(long, global = true)]
+    pub no_output_grammar: bool,
     /// Per-attempt request timeout in seconds.
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,

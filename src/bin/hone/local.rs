@@ -75,8 +75,11 @@ pub async fn serve(global: &Global, config: &ConfigFile, args: &ServeArgs) -> Re
     let model = hone::model::load_local(
         path.as_deref(),
         model.as_deref(),
-        global.threads,
-        Some(usize::from(args.parallel)),
+        &hone::model::LocalSettings {
+            threads: global.threads,
+            slots: Some(usize::from(args.parallel)),
+            unconstrained_output: global.no_output_grammar,
+        },
     )?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

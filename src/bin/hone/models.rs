@@ -39,6 +39,7 @@ pub fn settings(global: &Global, config: &ConfigFile) -> Result<ModelSettings> {
         config: Some(config.clone()),
         cache,
         threads: global.threads,
+        unconstrained_output: global.no_output_grammar,
     })
 }
 
