@@ -118,14 +118,20 @@ async fn post(addr: SocketAddr, body: &str) -> Result<(u16, u64), String> {
     Ok((status, tokens))
 }
 
-/// `clients` clients, each sending `body` `repeats` times in a row; every
-/// answer must be a 200.
-async fn load(
-    addr: SocketAddr,
-    body: &str,
+/// One load: the model and threads both servers get, and `clients`
+/// clients each sending `body` `repeats` times in a row.
+struct Scenario<'a> {
+    model_path: &'a Path,
+    threads: usize,
     clients: usize,
     repeats: usize,
-) -> Result<Load, BoxError> {
+    body: &'a str,
+}
+
+/// Runs `sc`'s clients against the server at `addr`; every answer must be
+/// a 200.
+async fn load(addr: SocketAddr, sc: &Scenario<'_>) -> Result<Load, BoxError> {
+    let (body, clients, repeats) = (sc.body, sc.clients, sc.repeats);
     // Warm-up: the first request evaluates the prompt and fills caches on
     // either server.
     let (status, _) = post(addr, body).await?;
@@ -170,17 +176,12 @@ async fn load(
     })
 }
 
-async fn hone_serve(
-    model_path: &Path,
-    threads: usize,
-    clients: usize,
-    repeats: usize,
-    body: &str,
-) -> Result<Load, BoxError> {
+async fn hone_serve(sc: &Scenario<'_>) -> Result<Load, BoxError> {
+    let clients = sc.clients;
     let model = LocalModel::load(
-        model_path,
+        sc.model_path,
         LocalOptions {
-            threads,
+            threads: sc.threads,
             context_length: CONTEXT_PER_SEQUENCE,
             batch_size: 512,
             prefix_reuse: true,
@@ -199,7 +200,7 @@ async fn hone_serve(
     let server = tokio::spawn(serve_with(model, listener, options, async {
         let _ = stopped.await;
     }));
-    let result = load(addr, body, clients, repeats).await;
+    let result = load(addr, sc).await;
     let _ = stop.send(());
     server.await??;
     result
@@ -215,21 +216,15 @@ impl Drop for LlamaServer {
     }
 }
 
-async fn llama_server(
-    bin: &Path,
-    model_path: &Path,
-    threads: usize,
-    clients: usize,
-    repeats: usize,
-    body: &str,
-) -> Result<Load, BoxError> {
+async fn llama_server(bin: &Path, sc: &Scenario<'_>) -> Result<Load, BoxError> {
+    let (threads, clients) = (sc.threads, sc.clients);
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
     let child = Command::new(bin.join("llama-server"))
         .arg("-m")
-        .arg(model_path)
+        .arg(sc.model_path)
         .args(["-t", &threads.to_string(), "-tb", &threads.to_string()])
         .args(["-c", &(CONTEXT_PER_SEQUENCE as usize * clients).to_string()])
         .args(["-np", &clients.to_string(), "-b", "512"])
@@ -257,7 +252,7 @@ async fn llama_server(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    load(addr, body, clients, repeats).await
+    load(addr, sc).await
 }
 
 fn report(who: &str, clients: usize, l: &Load) {
@@ -296,15 +291,20 @@ async fn run() -> Result<String, BoxError> {
     }
     let mut fields = Vec::new();
     for &(clients, repeats) in SCENARIOS {
-        let hone = hone_serve(&path, threads, clients, repeats, &body).await?;
+        let sc = Scenario {
+            model_path: &path,
+            threads,
+            clients,
+            repeats,
+            body: &body,
+        };
+        let hone = hone_serve(&sc).await?;
         report("hone serve", clients, &hone);
         let llama = match &bin {
-            Ok(bin) => llama_server(bin, &path, threads, clients, repeats, &body)
-                .await
-                .unwrap_or_else(|e| {
-                    eprintln!("llama-server, {clients} clients, failed: {e}");
-                    Load::nan()
-                }),
+            Ok(bin) => llama_server(bin, &sc).await.unwrap_or_else(|e| {
+                eprintln!("llama-server, {clients} clients, failed: {e}");
+                Load::nan()
+            }),
             Err(_) => Load::nan(),
         };
         report("llama-server", clients, &llama);
