@@ -12,7 +12,7 @@ use hone::prelude::*;
 use hone::review::change::Change;
 use hone::review::chunk::{chunks, FileFilter};
 use hone::review::format;
-use hone::review::pipeline::{graph, ReviewOptions, ReviewState, Reviewer};
+use hone::review::pipeline::{graph, ReviewInput, ReviewOptions, ReviewState, Reviewer};
 
 const BEFORE: &str =
     "def is_adult(age):\n    \"\"\"True for ages 18 and over.\"\"\"\n    return age >= 18\n";
@@ -28,8 +28,11 @@ async fn review(model: Model, after: &str) -> Result<ReviewState, Box<dyn std::e
         templates: Arc::new(hone::agents::templates::embedded()),
         sandbox: Sandbox::new(SandboxConfig::default()),
     };
-    let state = ReviewState::new(change, pieces, ReviewOptions::default());
-    let out = graph(reviewer)?.run(state, RunOptions::default()).await?;
+    let input = Arc::new(ReviewInput::new(change, pieces));
+    let state = ReviewState::new(&input, ReviewOptions::default());
+    let out = graph(reviewer, input)?
+        .run(state, RunOptions::default())
+        .await?;
     Ok(out.state)
 }
 

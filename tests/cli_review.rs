@@ -398,6 +398,41 @@ async fn a_rerun_of_the_same_run_id_resumes_with_no_new_calls() {
     assert_eq!(first, second);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_review_resumes_from_its_log_alone_which_holds_the_change_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let down = FakeServer::start(|_, _r: &SeenRequest| {
+        Reply::status(400, r#"{"error": {"message": "bad request"}}"#)
+    })
+    .await;
+    let out = review(&down, dir.path(), &["--json", "--run-id", "r"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--run-id r"), "{stderr}");
+    // Resumed with neither the diff nor the checkout: the log has the change.
+    std::fs::remove_dir_all(dir.path().join("head")).unwrap();
+    std::fs::remove_file(dir.path().join("change.diff")).unwrap();
+    let server = FakeServer::start(model()).await;
+    let out = hone(&server, &dir.path().join("runs"))
+        .args(["review", "--json", "--run-id", "r"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let posted = report["posted"].as_array().unwrap();
+    assert_eq!(posted.len(), 1, "{report:#}");
+    assert_eq!(posted[0]["anchor"]["start"], 3);
+    assert_eq!(posted[0]["execution"]["new"]["kind"], "fails");
+    // The change is in the header and in no checkpoint.
+    let log = std::fs::read_to_string(dir.path().join("runs/r.jsonl")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() > 5, "{log}");
+    assert!(lines[0].contains("def unrelated"), "{}", lines[0]);
+    assert!(
+        lines[1..].iter().all(|l| !l.contains("def unrelated")),
+        "{log}"
+    );
+}
+
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .args([

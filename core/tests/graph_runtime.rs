@@ -291,6 +291,64 @@ fn failing_and_panicking_nodes_end_with_the_last_state() {
 }
 
 #[test]
+fn a_resume_runs_a_failed_node_again_and_keeps_what_was_committed() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.jsonl");
+        let a_runs = Arc::new(AtomicUsize::new(0));
+        let b_runs = Arc::new(AtomicUsize::new(0));
+        // `b` fails on its first call only, like an endpoint that was down.
+        let graph = || {
+            let (a_runs, b_runs) = (a_runs.clone(), b_runs.clone());
+            GraphBuilder::new("retry")
+                .node(
+                    "a",
+                    node_fn(move |n: u32, _| {
+                        a_runs.fetch_add(1, Ordering::SeqCst);
+                        async move { Ok(n + 1) }
+                    }),
+                )
+                .node(
+                    "b",
+                    node_fn(move |n: u32, _| {
+                        let first = b_runs.fetch_add(1, Ordering::SeqCst) == 0;
+                        async move {
+                            if first {
+                                Err(NodeError::failed("endpoint down"))
+                            } else {
+                                Ok(n * 10)
+                            }
+                        }
+                    }),
+                )
+                .edge("a", "b")
+                .entry("a")
+                .build()
+                .unwrap()
+        };
+        let out = graph()
+            .run(1, RunOptions::default().with_log(&log))
+            .await
+            .unwrap();
+        assert!(matches!(out.stop, StopReason::NodeFailed { .. }));
+        assert_eq!(out.state, 2);
+        let resumed = graph().resume(&log, RunOptions::default()).await.unwrap();
+        assert_eq!(resumed.stop, StopReason::Finished);
+        assert_eq!(resumed.state, 20);
+        assert_eq!(resumed.steps, 2);
+        assert_eq!(a_runs.load(Ordering::SeqCst), 1, "a was committed");
+        assert_eq!(b_runs.load(Ordering::SeqCst), 2);
+        // The log now ends finished: a second resume runs nothing.
+        let again = graph().resume(&log, RunOptions::default()).await.unwrap();
+        assert_eq!(again.state, 20);
+        assert_eq!(again.stop, StopReason::Finished);
+        assert_eq!(b_runs.load(Ordering::SeqCst), 2);
+        let summary = hone_core::graph::read_run_log(&log).unwrap();
+        assert_eq!(summary.stop, Some(StopReason::Finished));
+    });
+}
+
+#[test]
 fn undeclared_route_is_reported() {
     rt().block_on(async {
         let g = GraphBuilder::new("route")

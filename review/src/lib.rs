@@ -34,8 +34,9 @@
 //!     templates: Arc::new(hone_agents::templates::embedded()),
 //!     sandbox: hone_sandbox::Sandbox::new(Default::default()),
 //! };
-//! let state = pipeline::ReviewState::new(change, chunks, pipeline::ReviewOptions::default());
-//! let out = pipeline::graph(reviewer)?.run(state, Default::default()).await?;
+//! let input = Arc::new(pipeline::ReviewInput::new(change, chunks));
+//! let state = pipeline::ReviewState::new(&input, pipeline::ReviewOptions::default());
+//! let out = pipeline::graph(reviewer, input)?.run(state, Default::default()).await?;
 //! print!("{}", format::terminal(&out.state));
 //! # Ok(()) }
 //! ```

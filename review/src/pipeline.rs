@@ -101,37 +101,25 @@ impl Default for ReviewOptions {
     }
 }
 
-/// The state of one review.
+/// What is under review: the change and the chunks the actor reads.
+///
+/// It never changes during a review, so it is not part of
+/// [`ReviewState`]: a checkpoint would copy it at every step (350 KB per
+/// step on a real diff). The graph holds it ([`graph`]), and a caller that
+/// wants a self-contained run log stores it once, in the log's header
+/// (`hone review` does, under `meta.input`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReviewState {
-    /// Its settings.
-    pub options: ReviewOptions,
+pub struct ReviewInput {
     /// The change under review.
     pub change: Change,
     /// The pieces the actor reads.
     pub chunks: Vec<Chunk>,
-    /// The next chunk to propose for.
-    pub next_chunk: usize,
-    /// Every finding, posted or dropped (with its reason).
-    pub findings: Vec<Finding>,
-    /// Actor answers still unusable after their retry.
-    pub malformed: u32,
-    /// Actor answers retried once with their parse error.
-    pub retried: u32,
 }
 
-impl ReviewState {
+impl ReviewInput {
     /// A review of `change` in `chunks`.
-    pub fn new(change: Change, chunks: Vec<Chunk>, options: ReviewOptions) -> Self {
-        ReviewState {
-            options,
-            change,
-            chunks,
-            next_chunk: 0,
-            findings: Vec::new(),
-            malformed: 0,
-            retried: 0,
-        }
+    pub fn new(change: Change, chunks: Vec<Chunk>) -> Self {
+        ReviewInput { change, chunks }
     }
 
     /// Lines added and removed in the files the chunks show.
@@ -162,13 +150,76 @@ impl ReviewState {
             .collect::<std::collections::BTreeSet<_>>()
             .len()
     }
+}
+
+/// How much of the change a review covers, kept in the state so that a
+/// report needs no [`ReviewInput`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewedSize {
+    /// Files the chunks show.
+    pub files: usize,
+    /// Lines added in them.
+    pub added: usize,
+    /// Lines removed in them.
+    pub removed: usize,
+    /// Chunks the actor reads.
+    pub chunks: usize,
+}
+
+/// The state of one review: its settings and its progress, never the change
+/// itself (that is the [`ReviewInput`] the graph holds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewState {
+    /// Its settings.
+    pub options: ReviewOptions,
+    /// How much of the change it covers.
+    pub reviewed: ReviewedSize,
+    /// The next chunk to propose for.
+    pub next_chunk: usize,
+    /// Every finding, posted or dropped (with its reason).
+    pub findings: Vec<Finding>,
+    /// Actor answers still unusable after their retry.
+    pub malformed: u32,
+    /// Actor answers retried once with their parse error.
+    pub retried: u32,
+}
+
+impl ReviewState {
+    /// The start of a review of `input`.
+    pub fn new(input: &ReviewInput, options: ReviewOptions) -> Self {
+        let (added, removed) = input.reviewed_line_counts();
+        ReviewState {
+            options,
+            reviewed: ReviewedSize {
+                files: input.reviewed_files(),
+                added,
+                removed,
+                chunks: input.chunks.len(),
+            },
+            next_chunk: 0,
+            findings: Vec::new(),
+            malformed: 0,
+            retried: 0,
+        }
+    }
+
+    /// Lines added and removed in the files the chunks show.
+    pub fn reviewed_line_counts(&self) -> (usize, usize) {
+        (self.reviewed.added, self.reviewed.removed)
+    }
+
+    /// How many files the chunks show (a large file split into several
+    /// chunks counts once).
+    pub fn reviewed_files(&self) -> usize {
+        self.reviewed.files
+    }
 
     /// The findings that survive, in order.
     pub fn posted(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.alive())
     }
 
-    fn next_test(&self) -> Option<usize> {
+    fn next_test(&self, input: &ReviewInput) -> Option<usize> {
         if !self.options.execution {
             return None;
         }
@@ -176,7 +227,7 @@ impl ReviewState {
             f.alive()
                 && f.execution.is_none()
                 && f.proposed.category == Category::Bug
-                && self
+                && input
                     .change
                     .file(&f.proposed.path)
                     .is_some_and(|file| file.language().is_some() && file.new_text.is_some())
@@ -226,10 +277,11 @@ pub fn parse_proposal(text: &str) -> Result<Proposal, String> {
 
 async fn propose(
     r: &Reviewer,
+    input: &ReviewInput,
     mut s: ReviewState,
     ctx: NodeContext,
 ) -> Result<ReviewState, NodeError> {
-    let Some(chunk) = s.chunks.get(s.next_chunk).cloned() else {
+    let Some(chunk) = input.chunks.get(s.next_chunk) else {
         return Ok(s);
     };
     let prompt = r
@@ -263,19 +315,19 @@ async fn propose(
         Some(p) => {
             let n = p.findings.len();
             for mut f in p.findings.into_iter().take(s.options.max_proposed) {
-                f.path = resolve_path(&s.change, &chunk, &f.path);
+                f.path = resolve_path(&input.change, chunk, &f.path);
                 s.findings.push(Finding::new(f));
             }
             ctx.emit(
                 "review.proposed",
-                serde_json::json!({"chunk": s.next_chunk, "of": s.chunks.len(), "findings": n}),
+                serde_json::json!({"chunk": s.next_chunk, "of": input.chunks.len(), "findings": n}),
             );
         }
         None => {
             s.malformed += 1;
             ctx.emit(
                 "review.malformed",
-                serde_json::json!({"chunk": s.next_chunk, "of": s.chunks.len()}),
+                serde_json::json!({"chunk": s.next_chunk, "of": input.chunks.len()}),
             );
         }
     }
@@ -307,7 +359,7 @@ fn resolve_path(change: &Change, chunk: &Chunk, path: &str) -> String {
 /// Anchors every new finding; a repeat of an earlier finding's fingerprint
 /// (models do repeat themselves) is merged here, before it costs a test or
 /// a critic call.
-fn anchor_all(mut s: ReviewState) -> ReviewState {
+fn anchor_all(input: &ReviewInput, mut s: ReviewState) -> ReviewState {
     let outside = s.options.outside_diff;
     let mut seen: std::collections::HashSet<String> = s
         .findings
@@ -326,7 +378,7 @@ fn anchor_all(mut s: ReviewState) -> ReviewState {
             });
             continue;
         }
-        match s.change.file(&f.proposed.path) {
+        match input.change.file(&f.proposed.path) {
             None => f.dropped = Some(Dropped::UnknownPath),
             Some(file) => match anchor(file, &f.proposed, outside) {
                 Ok(a) => f.anchor = Some(a),
@@ -339,17 +391,18 @@ fn anchor_all(mut s: ReviewState) -> ReviewState {
 
 async fn test(
     r: &Reviewer,
+    input: &ReviewInput,
     mut s: ReviewState,
     ctx: NodeContext,
 ) -> Result<ReviewState, NodeError> {
-    let Some(i) = s.next_test() else {
+    let Some(i) = s.next_test(input) else {
         return Ok(s);
     };
     let f = s.findings[i].clone();
-    let Some(file) = s.change.file(&f.proposed.path).cloned() else {
+    let Some(file) = input.change.file(&f.proposed.path) else {
         return Ok(s);
     };
-    let (Some(language), Some(source)) = (file.language(), file.new_text.clone()) else {
+    let (Some(language), Some(source)) = (file.language(), file.new_text.as_deref()) else {
         return Ok(s);
     };
     let (name, fence) = match language {
@@ -378,7 +431,7 @@ async fn test(
         },
         Ok(reply) => {
             let test = extract_code(reply.first_text());
-            let new = run_test(&r.sandbox, language, file.path(), &source, &test).await;
+            let new = run_test(&r.sandbox, language, file.path(), source, &test).await;
             let old = match (&file.old_text, &file.old_path) {
                 (Some(old), Some(old_path)) => {
                     Some(run_test(&r.sandbox, language, old_path, old, &test).await)
@@ -450,8 +503,8 @@ pub fn parse_critic(text: &str) -> Result<(u8, String), String> {
 }
 
 /// The lines a critic sees: the finding's lines with a few around them.
-fn code_around(s: &ReviewState, f: &Finding) -> (String, String) {
-    let Some(file) = s.change.file(&f.proposed.path) else {
+fn code_around(input: &ReviewInput, f: &Finding) -> (String, String) {
+    let Some(file) = input.change.file(&f.proposed.path) else {
         return (String::new(), "?".into());
     };
     let lines = file.new_side();
@@ -495,6 +548,7 @@ fn evidence_text(e: &Execution) -> Option<String> {
 
 async fn critic(
     r: &Reviewer,
+    input: &ReviewInput,
     mut s: ReviewState,
     ctx: NodeContext,
 ) -> Result<ReviewState, NodeError> {
@@ -502,7 +556,7 @@ async fn critic(
         return Ok(s);
     };
     let f = s.findings[i].clone();
-    let (code, lines) = code_around(&s, &f);
+    let (code, lines) = code_around(input, &f);
     let prompt = r.templates.render(
         "review_critic.j2",
         serde_json::json!({
@@ -561,28 +615,37 @@ async fn critic(
     Ok(s)
 }
 
-/// The review graph.
-pub fn graph(reviewer: Reviewer) -> Result<Graph<ReviewState>, GraphError> {
-    let (a, b, c) = (reviewer.clone(), reviewer.clone(), reviewer);
-    let after_anchor = |s: &ReviewState| {
-        if s.next_test().is_some() {
-            Route::to("test")
-        } else if s.next_critic().is_some() {
-            Route::to("critic")
-        } else {
-            Route::to("select")
+/// The graph of one review of `input`.
+pub fn graph(
+    reviewer: Reviewer,
+    input: Arc<ReviewInput>,
+) -> Result<Graph<ReviewState>, GraphError> {
+    let after_anchor = {
+        let input = input.clone();
+        move |s: &ReviewState| {
+            if s.next_test(&input).is_some() {
+                Route::to("test")
+            } else if s.next_critic().is_some() {
+                Route::to("critic")
+            } else {
+                Route::to("select")
+            }
         }
     };
+    let node_parts = || (reviewer.clone(), input.clone());
+    let (propose_with, test_with, critic_with) = (node_parts(), node_parts(), node_parts());
+    let chunk_count = input.chunks.len();
+    let anchor_input = input.clone();
     GraphBuilder::<ReviewState>::new("review")
         .node(
             "propose",
             node_fn(move |s, ctx| {
-                let r = a.clone();
-                async move { propose(&r, s, ctx).await }
+                let (r, input) = propose_with.clone();
+                async move { propose(&r, &input, s, ctx).await }
             }),
         )
-        .router("propose", &["propose", "anchor"], |s: &ReviewState| {
-            if s.next_chunk < s.chunks.len() {
+        .router("propose", &["propose", "anchor"], move |s: &ReviewState| {
+            if s.next_chunk < chunk_count {
                 Route::to("propose")
             } else {
                 Route::to("anchor")
@@ -590,22 +653,29 @@ pub fn graph(reviewer: Reviewer) -> Result<Graph<ReviewState>, GraphError> {
         })
         .node(
             "anchor",
-            node_fn(|s, _ctx| async move { Ok(anchor_all(s)) }),
+            node_fn(move |s, _ctx| {
+                let input = anchor_input.clone();
+                async move { Ok(anchor_all(&input, s)) }
+            }),
         )
-        .router("anchor", &["test", "critic", "select"], after_anchor)
+        .router(
+            "anchor",
+            &["test", "critic", "select"],
+            after_anchor.clone(),
+        )
         .node(
             "test",
             node_fn(move |s, ctx| {
-                let r = b.clone();
-                async move { test(&r, s, ctx).await }
+                let (r, input) = test_with.clone();
+                async move { test(&r, &input, s, ctx).await }
             }),
         )
         .router("test", &["test", "critic", "select"], after_anchor)
         .node(
             "critic",
             node_fn(move |s, ctx| {
-                let r = c.clone();
-                async move { critic(&r, s, ctx).await }
+                let (r, input) = critic_with.clone();
+                async move { critic(&r, &input, s, ctx).await }
             }),
         )
         .router("critic", &["critic", "select"], |s: &ReviewState| {

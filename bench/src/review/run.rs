@@ -21,7 +21,7 @@ use hone_core::LanguageModel;
 use hone_review::change::Change;
 use hone_review::chunk::{chunks, FileFilter};
 use hone_review::finding::Finding;
-use hone_review::pipeline::{graph, ReviewOptions, ReviewState, Reviewer};
+use hone_review::pipeline::{graph, ReviewInput, ReviewOptions, ReviewState, Reviewer};
 use hone_sandbox::Sandbox;
 use serde::{Deserialize, Serialize};
 
@@ -214,9 +214,13 @@ impl ReviewRun {
             templates: self.templates.clone(),
             sandbox: self.sandbox.clone(),
         };
-        let graph = graph(reviewer)?;
+        // The item rebuilds the input on a resume, so the log needs only
+        // the state.
         let pieces = chunks(&change, &FileFilter::default(), self.header.chunk_chars);
-        let state = ReviewState::new(change.clone(), pieces, self.header.options.clone());
+        let input = Arc::new(ReviewInput::new(change, pieces));
+        let graph = graph(reviewer, input.clone())?;
+        let state = ReviewState::new(&input, self.header.options.clone());
+        let change = &input.change;
         let meta = serde_json::json!({
             "protocol": "review",
             "variant": self.header.variant,

@@ -593,7 +593,10 @@ impl<S: State> Graph<S> {
     /// Continues the run recorded in `log`: committed steps are replayed from
     /// the log without running their nodes, the interrupted step restarts from
     /// its recorded input, and new steps are appended to the same log. A log
-    /// whose run already ended returns its recorded outcome.
+    /// whose run already ended returns its recorded outcome — except a run
+    /// that ended because a node failed: that node runs again from its
+    /// recorded input (a failure is never committed, and it is most often
+    /// an endpoint that was down), so a resume is how a user retries it.
     ///
     /// `options.log`, `options.run_id`, `options.budget` and `options.meta`
     /// are ignored: they come from the log.
@@ -752,6 +755,12 @@ impl<S: State> Graph<S> {
                         _ => return Err(bad(line, "merge without a fan-out".into())),
                     };
                 }
+                // The cursor is still at the failed node (or fan-out): it
+                // runs again below.
+                LogRecord::Ended {
+                    stop: StopReason::NodeFailed { .. },
+                    ..
+                } => {}
                 LogRecord::Ended { stop, state, steps } => {
                     return Ok(RunOutcome {
                         run_id,

@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use hone_core::config::ConfigFile;
@@ -12,7 +13,9 @@ use hone_review::anchor::OutsideDiff;
 use hone_review::change::Change;
 use hone_review::chunk::{chunks, FileFilter};
 use hone_review::finding::Severity;
-use hone_review::pipeline::{graph, ReviewOptions, ReviewState, Reviewer, DEFAULT_MIN_SCORE};
+use hone_review::pipeline::{
+    graph, ReviewInput, ReviewOptions, ReviewState, Reviewer, DEFAULT_MIN_SCORE,
+};
 use hone_review::{diff, format, git};
 use hone_sandbox::{Sandbox, SandboxConfig};
 
@@ -78,6 +81,14 @@ fn progress(event: &RunEvent) {
     }
 }
 
+/// The change and chunks a review's log keeps in its header.
+fn input_of_log(meta: &serde_json::Value) -> Result<ReviewInput> {
+    let input = meta.get("input").filter(|v| !v.is_null()).context(
+        "the log's header has no review input (`meta.input`); it was written by an older hone: review the change again under a new --run-id",
+    )?;
+    serde_json::from_value(input.clone()).context("the log's header field `meta.input`")
+}
+
 pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> Result<ExitCode> {
     let min_score = args.min_score.unwrap_or(DEFAULT_MIN_SCORE);
     if min_score > 10 {
@@ -92,7 +103,9 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
     let quiet = args.quiet;
     // The model is loaded only when there is something to review: an empty
     // change still prints (and posts, which resolves stale comments).
-    let run_graph = |state: Option<ReviewState>, head: Option<String>| {
+    // The input goes into the log once, in its header, so the log alone
+    // resumes or reprints the review (`--run-id`).
+    let run_graph = |input: Arc<ReviewInput>, state: Option<ReviewState>, head: Option<String>| {
         let log = log.clone();
         let run_id = run_id.clone();
         async move {
@@ -103,7 +116,7 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
                 templates,
                 sandbox: Sandbox::new(SandboxConfig::default()),
             };
-            let graph = graph(reviewer)?;
+            let graph = graph(reviewer, input.clone())?;
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<RunEvent>();
             let printer = tokio::spawn(async move {
                 while let Some(event) = rx.recv().await {
@@ -123,7 +136,9 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
                         .with_run_id(run_id.clone())
                         .with_log(&log)
                         .with_events(tx)
-                        .with_meta(serde_json::json!({"command": "review", "head": head}));
+                        .with_meta(serde_json::json!({
+                            "command": "review", "head": head, "input": input.as_ref(),
+                        }));
                     graph.run(state, options).await?
                 }
             };
@@ -137,11 +152,14 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
             anyhow::Ok(outcome.state)
         }
     };
-    let (final_state, head) = if read_run_log(&log).is_ok() {
+    let (final_state, head) = if let Ok(summary) = read_run_log(&log) {
         if !quiet {
             eprintln!("hone review: resuming run {run_id} ({})", log.display());
         }
-        (run_graph(None, None).await?, None)
+        let input = input_of_log(&summary.meta)
+            .with_context(|| format!("resuming the review in {}", log.display()))?;
+        let head = summary.meta["head"].as_str().map(str::to_string);
+        (run_graph(Arc::new(input), None, head.clone()).await?, head)
     } else {
         let (change, head) = read_change(&args)?;
         let filter = FileFilter::new(&args.include, &args.exclude)?;
@@ -157,24 +175,25 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
             max_tokens: args.max_tokens,
             ..ReviewOptions::default()
         };
-        let state = ReviewState::new(change, pieces, options);
-        let (added, removed) = state.change.line_counts();
+        let input = Arc::new(ReviewInput::new(change, pieces));
+        let state = ReviewState::new(&input, options);
+        let (added, removed) = input.change.line_counts();
         if !quiet {
             eprintln!(
                 "hone review: {} file(s) changed (+{added} -{removed}), {} reviewed in {} chunk(s); run {run_id}",
-                state.change.files.len(),
+                input.change.files.len(),
                 state.reviewed_files(),
-                state.chunks.len()
+                input.chunks.len()
             );
         }
-        if state.chunks.is_empty() {
+        if input.chunks.is_empty() {
             (state, head)
         } else {
             if let Some(dir) = log.parent() {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
             }
-            (run_graph(Some(state), head.clone()).await?, head)
+            (run_graph(input, Some(state), head.clone()).await?, head)
         }
     };
     let state = &final_state;
