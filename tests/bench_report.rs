@@ -32,9 +32,10 @@ fn model(_: usize, r: &SeenRequest) -> Reply {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let answer = if text.contains("careful reviewer") {
+    let turn = r.last_message_text();
+    let answer = if turn.contains("careful reviewer") {
         "The sum is wrong.\nVERDICT: INCORRECT".to_string()
-    } else if k % 2 == 0 || text.contains("was reviewed") {
+    } else if k % 2 == 0 || turn.contains("was reviewed") {
         format!("{k} + {k} = {}.\nFINAL ANSWER: {}", 2 * k, 2 * k)
     } else {
         format!("{k} + {k} = {}.\nFINAL ANSWER: {}", 2 * k + 1, 2 * k + 1)

@@ -24,10 +24,7 @@ fn hone(server: &FakeServer, dir: &Path) -> Command {
 }
 
 fn critic_accepts(_: usize, r: &SeenRequest) -> Reply {
-    let prompt = r.json()["messages"][0]["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let prompt = r.last_message_text();
     if prompt.contains("careful reviewer") {
         Reply::completion("All steps are right.\nVERDICT: CORRECT")
     } else {
@@ -152,10 +149,7 @@ async fn template_override_changes_the_prompt() {
 async fn call_budget_returns_the_best_answer_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeServer::start(|_, r: &SeenRequest| {
-        let prompt = r.json()["messages"][0]["content"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let prompt = r.last_message_text();
         if prompt.contains("careful reviewer") {
             Reply::completion("Step 1 is wrong.\nVERDICT: INCORRECT")
         } else {
@@ -277,10 +271,7 @@ async fn exit_codes_tell_verified_unverified_and_failed_apart() {
     assert_eq!(solve(&accepts, "2").status.code(), Some(0), "verified");
 
     let rejects = FakeServer::start(|_, r: &SeenRequest| {
-        let prompt = r.json()["messages"][0]["content"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let prompt = r.last_message_text();
         if prompt.contains("careful reviewer") {
             Reply::completion("Step 1 is wrong.\nVERDICT: INCORRECT")
         } else {
@@ -316,10 +307,7 @@ async fn max_seconds_cancels_a_model_call_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     // The actor answers at once; the critic takes far longer than the limit.
     let server = FakeServer::start(|_, r: &SeenRequest| {
-        let prompt = r.json()["messages"][0]["content"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let prompt = r.last_message_text();
         if prompt.contains("careful reviewer") {
             Reply::completion("VERDICT: CORRECT").after(Duration::from_secs(120))
         } else {

@@ -44,7 +44,7 @@ fn model(delay: Duration) -> impl Fn(usize, &SeenRequest) -> Reply + Send + Sync
             .and_then(|rest| rest.split('`').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-        let text = if p.contains("careful reviewer") {
+        let text = if r.last_message_text().contains("careful reviewer") {
             "The sign is wrong.\nVERDICT: INCORRECT".to_string()
         } else if k % 2 == 0 {
             format!("```python\ndef f_{k}(x):\n    return x + {k}\n```")
@@ -540,7 +540,7 @@ async fn references_never_reach_a_model() {
     }
     std::fs::write(&suite, text).unwrap();
     let server = FakeServer::start(|_, r: &SeenRequest| {
-        if r.messages_text().contains("careful reviewer") {
+        if r.last_message_text().contains("careful reviewer") {
             Reply::completion("Correct.\nVERDICT: CORRECT")
         } else {
             Reply::completion("6 * 7 = 42.\nFINAL ANSWER: 42")

@@ -12,12 +12,11 @@ use hone_test_support::{hone_against, FakeServer, Reply, SeenRequest};
 /// Answers by content, never by arrival order, so a repeated call gets the
 /// same answer: attempts are numbered and the critic accepts attempt 4.
 fn deterministic(_: usize, request: &SeenRequest) -> Reply {
-    let body = request.json();
-    let prompt = body["messages"][0]["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let attempt = prompt
+    // The role by the turn it answers (a refiner continues the critic's
+    // conversation); the attempt's number from anywhere in the request.
+    let prompt = request.last_message_text();
+    let attempt = request
+        .messages_text()
         .split("attempt ")
         .nth(1)
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
@@ -225,7 +224,7 @@ async fn a_run_being_written_cannot_be_resumed_by_another_process() {
     let runs = dir.path().join("runs");
     // The critic never answers in time: the run stays in progress.
     let server = FakeServer::start(|_, r: &SeenRequest| {
-        if r.body.contains("careful reviewer") {
+        if r.last_message_text().contains("careful reviewer") {
             Reply::completion("VERDICT: CORRECT").after(Duration::from_secs(120))
         } else {
             Reply::completion("attempt 1")
@@ -291,7 +290,7 @@ async fn resume_keeps_scoring_templates_and_cache_settings() {
         "def check(candidate):\n    assert candidate(2, 2) == 4\n    assert candidate(2, 2) == 5\n",
     );
     let server = FakeServer::start(|_, r: &SeenRequest| {
-        if r.body.contains("careful reviewer") {
+        if r.last_message_text().contains("careful reviewer") {
             Reply::completion("Right.\nVERDICT: CORRECT")
         } else if r.body.contains("6 * 7") {
             Reply::completion("FINAL ANSWER: 42")

@@ -17,11 +17,10 @@ fn hone(server: &FakeServer, dir: &Path) -> Command {
     cmd
 }
 
+/// The turn a request asks the model to answer (a refiner continues the
+/// critic's conversation, so earlier turns carry the critic's prompt).
 fn prompt(r: &SeenRequest) -> String {
-    r.json()["messages"][0]["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    r.last_message_text()
 }
 
 /// The JSON result of a run that exited with `code` (0 verified, 3
@@ -187,7 +186,7 @@ async fn design_briefs_are_checked_requirement_by_requirement() {
 async fn best_of_n_math_votes_and_the_reference_is_checked_after_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeServer::start(|_, r| {
-        assert!(!prompt(r).contains("50%"), "the reference reached a model");
+        assert!(!r.body.contains("50%"), "the reference reached a model");
         // Samples 1 and 3 say one half, sample 2 says 0.4.
         match r.json()["seed"].as_u64() {
             Some(2) => Reply::completion("FINAL ANSWER: 0.4"),

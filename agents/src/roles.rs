@@ -37,12 +37,12 @@
 
 use async_trait::async_trait;
 use hone_core::graph::{Node, NodeContext, NodeError};
-use hone_core::templates::Prompt;
+use hone_core::Message;
 use serde::Serialize;
 
 use crate::events::AgentEvent;
 use crate::refine::{
-    complete, extract_code, parse_verdict, Attempt, RefineConfig, RefineState, TaskKind,
+    complete, extract_code, parse_verdict, Attempt, RefineConfig, RefineState, TaskKind, Turns,
 };
 use crate::verify::verify_attempt;
 
@@ -143,22 +143,47 @@ impl Actor {
 
     /// The prompt for the next answer to `s`; `repeated` (the latest attempt
     /// repeated an earlier one) asks for a fresh approach instead.
-    fn prompt(&self, s: &RefineState, repeated: bool) -> Result<Prompt, NodeError> {
+    ///
+    /// A refinement of a critiqued attempt continues the critic's
+    /// conversation: the critic's prompt, its review as the model's turn,
+    /// then `refine_refiner_followup.j2`. Its beginning is byte for byte
+    /// the request the critic just answered, so a model with prefix reuse
+    /// (the embedded one, vLLM, llama-server) evaluates only the new turn.
+    fn prompt(&self, s: &RefineState, repeated: bool) -> Result<Turns, NodeError> {
         let vars = RefinePrompt {
             repeated,
             ..RefinePrompt::of(s)
         };
         let templates = &self.cfg.templates;
-        Ok(match self.prompt {
-            ActorPrompt::First => templates.prompt("refine_actor.j2", vars)?,
-            ActorPrompt::Refine => templates.prompt("refine_refiner.j2", vars)?,
+        let critique = s
+            .attempts
+            .last()
+            .and_then(|a| a.critique.as_deref())
+            .filter(|c| !c.is_empty());
+        Ok(match (self.prompt, critique) {
+            (ActorPrompt::First, _) => templates.prompt("refine_actor.j2", vars)?.into(),
+            (ActorPrompt::Refine, Some(critique)) if !repeated => {
+                // `RefinePrompt::of` as the critic saw it: its template reads
+                // the attempt and evidence, not the critique.
+                let asked = templates.prompt("refine_critic.j2", RefinePrompt::of(s))?;
+                let turn = templates.prompt("refine_refiner_followup.j2", vars)?;
+                Turns {
+                    template: turn.template,
+                    messages: vec![
+                        Message::user(asked.text),
+                        Message::assistant(critique),
+                        Message::user(turn.text),
+                    ],
+                }
+            }
+            (ActorPrompt::Refine, _) => templates.prompt("refine_refiner.j2", vars)?.into(),
             // The first trial is exactly the single-shot prompt.
-            ActorPrompt::Reflexion { .. } if s.attempts.is_empty() => {
-                templates.prompt("refine_actor.j2", vars)?
+            (ActorPrompt::Reflexion { .. }, _) if s.attempts.is_empty() => {
+                templates.prompt("refine_actor.j2", vars)?.into()
             }
-            ActorPrompt::Reflexion { memory } => {
-                templates.prompt("reflexion_actor.j2", vars.with_memory(memory))?
-            }
+            (ActorPrompt::Reflexion { memory }, _) => templates
+                .prompt("reflexion_actor.j2", vars.with_memory(memory))?
+                .into(),
         })
     }
 }

@@ -35,8 +35,13 @@ async fn failing_tests_drive_the_refinement_and_passing_tests_end_it() {
                 },
             )
             .with_rule(
-                |r| r.template.as_deref() == Some("refine_refiner.j2"),
-                |_| FIXED,
+                // The refiner continues the critic's conversation.
+                |r| r.template.as_deref() == Some("refine_refiner_followup.j2"),
+                |r| {
+                    assert_eq!(r.messages.len(), 3);
+                    assert!(r.messages[0].content.contains("1/2 tests passed"));
+                    FIXED
+                },
             )
             .with_rule(|_| true, |_| BUGGY),
     );

@@ -37,6 +37,17 @@ impl SeenRequest {
             })
             .unwrap_or_default()
     }
+    /// The text of the last message of a chat request: the turn a role
+    /// answers (a refiner continuing the critic's conversation carries the
+    /// critic's prompt before it). Empty for a body that is not one.
+    pub fn last_message_text(&self) -> String {
+        self.json()["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

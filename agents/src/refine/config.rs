@@ -141,13 +141,31 @@ impl RefineConfig {
     }
 }
 
+/// What a role sends: one user turn rendered from a template, or a
+/// conversation that continues an earlier call (the refiner continues the
+/// critic's, so a model with prefix reuse evaluates only the new turn).
+/// `template` names the template of the last turn.
+pub(crate) struct Turns {
+    pub(crate) template: String,
+    pub(crate) messages: Vec<Message>,
+}
+
+impl From<Prompt> for Turns {
+    fn from(prompt: Prompt) -> Self {
+        Turns {
+            template: prompt.template,
+            messages: vec![Message::user(prompt.text)],
+        }
+    }
+}
+
 /// One user-turn call returning the trimmed text. `sample` > 0 asks for an
 /// independent sample: it is part of the cache key and seeds the sampler,
 /// so samples differ yet reruns reproduce them.
 pub(crate) async fn ask_model(
     ctx: &NodeContext,
     model: &dyn LanguageModel,
-    prompt: Prompt,
+    prompt: impl Into<Turns>,
     temperature: f32,
     max_tokens: u32,
     sample: u32,
@@ -170,13 +188,16 @@ pub(crate) async fn ask_model(
 pub(crate) async fn ask_model_as(
     ctx: &NodeContext,
     model: &dyn LanguageModel,
-    prompt: Prompt,
+    prompt: impl Into<Turns>,
     temperature: f32,
     max_tokens: u32,
     sample: u32,
     format: ResponseFormat,
 ) -> Result<String, NodeError> {
-    let mut request = ChatRequest::from_prompt(prompt)
+    let Turns { template, messages } = prompt.into();
+    let mut request = ChatRequest::new(messages);
+    request.template = Some(template);
+    let mut request = request
         .with_temperature(temperature)
         .with_max_tokens(max_tokens)
         .with_sample_index(sample);
@@ -192,7 +213,7 @@ pub(crate) async fn ask_model_as(
 pub(crate) async fn complete(
     ctx: &NodeContext,
     model: &dyn LanguageModel,
-    prompt: Prompt,
+    prompt: impl Into<Turns>,
     cfg: &RefineConfig,
     sample: u32,
 ) -> Result<String, NodeError> {
@@ -203,7 +224,7 @@ pub(crate) async fn complete(
 pub(crate) async fn complete_as(
     ctx: &NodeContext,
     model: &dyn LanguageModel,
-    prompt: Prompt,
+    prompt: impl Into<Turns>,
     cfg: &RefineConfig,
     sample: u32,
     format: ResponseFormat,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use hone_core::graph::{Graph, GraphBuilder, GraphError, NodeContext, NodeError, Route};
 use hone_core::templates::{Prompt, Templates};
-use hone_core::{ChatRequest, LanguageModel, ResponseFormat};
+use hone_core::{ChatRequest, LanguageModel, Message, ResponseFormat};
 pub use hone_tools::TestOutcome;
 use hone_tools::{Harness, TestSuite};
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ mod config;
 mod parse;
 mod state;
 
-pub(crate) use config::{ask_model, complete, complete_as};
+pub(crate) use config::{ask_model, complete, complete_as, Turns};
 pub use config::{CriticPolicy, RefineConfig};
 pub use parse::{extract_code, parse_verdict};
 pub use state::{Attempt, RefineState, TaskKind, Verdict};

@@ -71,12 +71,11 @@ fn math_evidence_tells_the_critic_when_no_final_answer_was_found() {
         let attempts = &out.state.attempts;
         assert_eq!(attempts[0].final_answer(), Some("It is about four."));
         assert_eq!(attempts[1].final_answer(), Some("4"));
-        let critic_prompts: Vec<String> = model
-            .requests()
+        let critic_prompts: Vec<String> = requests_for(&model, "refine_critic.j2")
             .iter()
             .map(|r| r.messages[0].content.clone())
-            .filter(|p| p.contains("careful reviewer"))
             .collect();
+        assert_eq!(critic_prompts.len(), 2);
         assert!(critic_prompts[0].contains("No final answer was found"));
         assert!(critic_prompts[1].contains("Extracted final answer: 4"));
         assert!(out.state.verified());
@@ -205,6 +204,41 @@ fn requests_for(model: &ScriptedModel, template: &str) -> Vec<hone_core::ChatReq
         .collect()
 }
 
+#[test]
+fn the_refiner_continues_the_critics_conversation_byte_for_byte() {
+    rt().block_on(async {
+        let model = Arc::new(
+            ScriptedModel::new()
+                .on_template("refine_actor.j2", |_| "TODO one")
+                .on_template("refine_critic.j2", |_| {
+                    "The TODO is left in.\nVERDICT: INCORRECT"
+                })
+                .on_template("refine_refiner_followup.j2", |_| "done"),
+        );
+        let g = self_refine_graph(cfg(model.clone()).with_verifier(NoTodo)).unwrap();
+        let out = run_task(&g, TaskKind::Text, 3).await;
+        assert_eq!(answers(&out.state), ["TODO one", "done"]);
+        let critic = requests_for(&model, "refine_critic.j2");
+        let refiner = requests_for(&model, "refine_refiner_followup.j2");
+        assert_eq!((critic.len(), refiner.len()), (1, 1));
+        let turns = &refiner[0].messages;
+        assert_eq!(turns.len(), 3);
+        // The critic's request, then its answer, then the new turn: a model
+        // with prefix reuse evaluates only the last one.
+        assert_eq!(turns[0], critic[0].messages[0]);
+        assert_eq!(turns[1].role, hone_core::Role::Assistant);
+        assert_eq!(turns[1].content, "The TODO is left in.\nVERDICT: INCORRECT");
+        assert_eq!(turns[2].role, hone_core::Role::User);
+        assert!(
+            turns[2].content.contains("was reviewed"),
+            "{}",
+            turns[2].content
+        );
+        assert!(!turns[2].content.contains("TODO one"));
+        assert!(requests_for(&model, "refine_refiner.j2").is_empty());
+    });
+}
+
 /// Fails an answer while it contains "TODO", with that as its evidence.
 struct NoTodo;
 
@@ -227,6 +261,15 @@ impl crate::verifier::Verifier for NoTodo {
     }
 }
 
+/// A refiner that turns `TODO one` into `TODO two`, and that into `done`.
+fn refine_todo(r: &hone_core::ChatRequest) -> String {
+    if text_of(r).contains("TODO one") {
+        "TODO two".to_string()
+    } else {
+        "done".to_string()
+    }
+}
+
 #[test]
 fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
     rt().block_on(async {
@@ -234,13 +277,8 @@ fn when_unchecked_a_failed_check_goes_straight_to_the_refiner() {
             ScriptedModel::new()
                 .on_template("refine_critic.j2", |_| "Looks fine.\nVERDICT: CORRECT")
                 .on_template("refine_actor.j2", |_| "TODO one")
-                .on_template("refine_refiner.j2", |r: &hone_core::ChatRequest| {
-                    if text_of(r).contains("TODO one") {
-                        "TODO two".to_string()
-                    } else {
-                        "done".to_string()
-                    }
-                }),
+                .on_template("refine_refiner.j2", refine_todo)
+                .on_template("refine_refiner_followup.j2", refine_todo),
         );
         let policy_cfg = |policy| {
             cfg(model.clone())
