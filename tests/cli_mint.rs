@@ -55,7 +55,7 @@ fn model(_: usize, r: &SeenRequest) -> Reply {
     let reply = if text.contains("Q-G") {
         match turn {
             0 => "<thought>compute</thought><execute>x = 2 + 2\nx</execute>",
-            1 => "<execute>print(x * 10)</execute>",
+            1 => "<execute>print(x * 10)\nprint(wikipedia_search('two plus two'))</execute>",
             2 => "<solution>5</solution>",
             _ => "<solution>4</solution>",
         }
@@ -145,6 +145,12 @@ async fn an_episode_runs_code_in_one_session_counts_down_and_ends_on_a_right_ans
     assert!(g[1].contains("You have 4 steps left and 2 chances to propose solution left."));
     // The session keeps x between turns.
     assert!(g[2].contains("\n40\n"), "{}", g[2]);
+    // The search tool is a host tool, answered on the host: offline here.
+    assert!(
+        g[2].contains("wikipedia_search is unavailable: this sandbox has no network access, so no search was made for \"two plus two\"."),
+        "{}",
+        g[2]
+    );
     // A wrong proposal is told only that, then the countdown.
     assert!(
         g[3].contains("Your answer is wrong.\nYou have 2 steps left and 1 chances"),

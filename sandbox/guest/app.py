@@ -89,6 +89,74 @@ import traceback  # noqa: E402
 import wit_world  # noqa: E402
 from wit_world import Outcome, Status  # noqa: E402
 
+
+
+# --- host tools ----------------------------------------------------------------
+#
+# `hone_host` is what sandboxed code sees of the host's tools: `call_tool`
+# sends a JSON object of arguments to the host and returns the tool's JSON
+# result; the host defines one plain function per registered tool in the
+# run's globals through `define_tools` (its first cell), so code calls
+# `wikipedia_search("x")` like any function.
+
+
+def _make_hone_host():
+    import json as _json
+
+    import componentize_py_types as _types
+
+    module = types.ModuleType("hone_host")
+    module.__doc__ = "Tools the host lends to sandboxed code."
+
+    class HostToolError(RuntimeError):
+        """A host tool gave no result: unknown tool, bad arguments, its own
+        error, or its time limit."""
+
+    HostToolError.__module__ = "hone_host"
+
+    def call_tool(name, /, **arguments):
+        """Calls host tool `name` with keyword `arguments` (JSON values)."""
+        try:
+            payload = _json.dumps(arguments)
+        except (TypeError, ValueError) as exc:
+            raise HostToolError("%s: arguments are not JSON: %s" % (name, exc)) from None
+        try:
+            text = wit_world.call_tool(str(name), payload)
+        except _types.Err as exc:
+            raise HostToolError(str(exc.value)) from None
+        return _json.loads(text)
+
+    def _tool_function(name, params, description):
+        def tool(*args, **kwargs):
+            if len(args) > len(params):
+                raise TypeError("%s() takes %d arguments (%d given)" % (name, len(params), len(args)))
+            arguments = dict(zip(params, args))
+            for key, value in kwargs.items():
+                if key in arguments:
+                    raise TypeError("%s() got multiple values for argument %r" % (name, key))
+                arguments[key] = value
+            return call_tool(name, **arguments)
+
+        tool.__name__ = tool.__qualname__ = name
+        tool.__doc__ = description
+        return tool
+
+    def define_tools(namespace, spec):
+        """Defines a function per tool of `spec` (JSON: a list of
+        {name, params, description}) in `namespace`."""
+        for entry in _json.loads(spec):
+            namespace[entry["name"]] = _tool_function(
+                entry["name"], list(entry["params"]), entry["description"]
+            )
+
+    module.HostToolError = HostToolError
+    module.call_tool = call_tool
+    module.define_tools = define_tools
+    return module
+
+
+sys.modules["hone_host"] = _make_hone_host()
+
 _THIS_FILE = __file__ if "__file__" in globals() else "app.py"
 _GLOBALS = {"__name__": "__main__", "__builtins__": builtins}
 _STDOUT = sys.stdout

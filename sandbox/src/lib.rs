@@ -16,7 +16,9 @@
 //! naming the script.
 //!
 //! Isolation: no network, no environment variables, no host files (one
-//! read-only [`Mount`] may be added), no arguments. Limits ([`Limits`]): wall
+//! read-only [`Mount`] may be added), no arguments; the only calls out are
+//! the [`HostTools`] you lend (Rust async functions with JSON arguments and
+//! results, each under a time limit; see [`host_tools`]). Limits ([`Limits`]): wall
 //! time by epoch interruption, memory by `StoreLimits` (Python sees a clean
 //! `MemoryError`), optional fuel, stdout/stderr caps that truncate and flag.
 //!
@@ -36,6 +38,7 @@
 
 pub mod artifacts;
 mod error;
+pub mod host_tools;
 mod limits;
 mod output;
 mod result;
@@ -43,6 +46,7 @@ mod runtime;
 mod sandbox;
 
 pub use error::{Result, SandboxError};
+pub use host_tools::{HostToolError, HostTools};
 pub use limits::{Limits, Mount};
 pub use result::{ExecResult, Status};
 pub use runtime::EPOCH_TICK;

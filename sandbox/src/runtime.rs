@@ -25,7 +25,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, Wasi
 use crate::artifacts::{self, GuestBytes};
 use crate::error::{Result, SandboxError};
 use crate::output::CappedPipe;
-use crate::{Cell, ExecResult, Limits, Mount, Status};
+use crate::{Cell, ExecResult, HostTools, Limits, Mount, Status};
 
 /// Granularity of wall-time limits: the epoch ticker's period.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -40,6 +40,7 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "guest/wit",
         world: "python",
+        imports: { "call-tool": async },
         exports: { default: async },
     });
 }
@@ -305,6 +306,7 @@ pub(crate) struct PyState {
     report_bytes: usize,
     report_cap: usize,
     reports_truncated: bool,
+    tools: HostTools,
 }
 
 impl WasiView for PyState {
@@ -324,6 +326,11 @@ impl bindings::PythonImports for PyState {
         }
         self.report_bytes += data.len();
         self.reports.push(data);
+    }
+
+    async fn call_tool(&mut self, name: String, arguments: String) -> Result<String, String> {
+        let tools = self.tools.clone();
+        tools.call(&name, &arguments).await
     }
 }
 
@@ -414,6 +421,7 @@ impl PythonRuntime {
         &self,
         limits: &Limits,
         mount: Option<&Mount>,
+        tools: &HostTools,
     ) -> Result<std::result::Result<PyInstance, Status>> {
         let capture = Capture::new(limits);
         let wasi = wasi_builder(&capture, mount, &["python"])?.build();
@@ -425,6 +433,7 @@ impl PythonRuntime {
             report_bytes: 0,
             report_cap: limits.report_bytes,
             reports_truncated: false,
+            tools: tools.clone(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -570,7 +579,8 @@ impl PythonRuntime {
         limits: &Limits,
     ) -> Result<ExecResult> {
         let started = Instant::now();
-        let mut instance = match self.instantiate(limits, None).await? {
+        // Scoring lends no tools: nothing outside decides a verdict.
+        let mut instance = match self.instantiate(limits, None, &HostTools::new()).await? {
             Ok(i) => i,
             Err(status) => return Ok(ExecResult::empty(status, started)),
         };
@@ -615,7 +625,7 @@ impl PythonRuntime {
         name: &str,
         limits: &Limits,
     ) -> Result<Option<Vec<u8>>> {
-        let mut instance = match self.instantiate(limits, None).await? {
+        let mut instance = match self.instantiate(limits, None, &HostTools::new()).await? {
             Ok(i) => i,
             Err(_) => return Ok(None),
         };
@@ -641,9 +651,10 @@ impl PythonRuntime {
         seed: u64,
         limits: &Limits,
         mount: Option<&Mount>,
+        tools: &HostTools,
     ) -> Result<ExecResult> {
         let started = Instant::now();
-        let mut instance = match self.instantiate(limits, mount).await? {
+        let mut instance = match self.instantiate(limits, mount, tools).await? {
             Ok(i) => i,
             Err(status) => return Ok(ExecResult::empty(status, started)),
         };

@@ -10,7 +10,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::artifacts;
 use crate::error::{Result, SandboxError};
 use crate::runtime::{JsRuntime, PyInstance, PythonRuntime, WORKER_STACK_BYTES};
-use crate::{ExecResult, Limits, Mount};
+use crate::{ExecResult, HostTools, Limits, Mount};
 
 /// A guest language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,6 +72,9 @@ pub struct Program {
     pub mount: Option<Mount>,
     /// Seed for Python's `random`; `None` draws a fresh one per run.
     pub seed: Option<u64>,
+    /// Host functions the Python code may call (none by default; see
+    /// [`HostTools`]).
+    pub host_tools: HostTools,
 }
 
 impl Program {
@@ -93,6 +96,7 @@ impl Program {
             stdin: String::new(),
             mount: None,
             seed: None,
+            host_tools: HostTools::new(),
         }
     }
 
@@ -117,6 +121,13 @@ impl Program {
     /// Fixes the `random` seed.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
+        self
+    }
+
+    /// Lends `tools` to the Python code: each is a function in its globals
+    /// (defined before the first cell). JavaScript programs get none.
+    pub fn with_host_tools(mut self, tools: HostTools) -> Self {
+        self.host_tools = tools;
         self
     }
 }
@@ -254,13 +265,24 @@ impl Sandbox {
         let seed = program.seed.unwrap_or_else(fresh_seed);
         match program.language {
             Language::Python => {
+                let with_tools;
+                let cells = match program.host_tools.define_cell() {
+                    None => &program.cells,
+                    Some(define) => {
+                        with_tools = std::iter::once(define)
+                            .chain(program.cells.iter().cloned())
+                            .collect::<Vec<_>>();
+                        &with_tools
+                    }
+                };
                 self.python()?
                     .run_once(
-                        &program.cells,
+                        cells,
                         &program.stdin,
                         seed,
                         limits,
                         program.mount.as_ref(),
+                        &program.host_tools,
                     )
                     .await
             }
@@ -395,6 +417,7 @@ impl Sandbox {
             sandbox: self.clone(),
             limits,
             mount: None,
+            tools: HostTools::new(),
             instance: None,
             restarts: 0,
             started: false,
@@ -482,6 +505,7 @@ pub struct Session {
     sandbox: Sandbox,
     limits: Limits,
     mount: Option<Mount>,
+    tools: HostTools,
     instance: Option<PyInstance>,
     restarts: u32,
     started: bool,
@@ -501,6 +525,13 @@ impl Session {
     /// Mounts a read-only directory for interpreters started from now on.
     pub fn with_mount(mut self, mount: Mount) -> Self {
         self.mount = Some(mount);
+        self
+    }
+
+    /// Lends `tools` to the session's code: each is a function in its
+    /// globals, defined again after a restart.
+    pub fn with_host_tools(mut self, tools: HostTools) -> Self {
+        self.tools = tools;
         self
     }
 
@@ -529,6 +560,7 @@ impl Session {
         let instance = self.instance.take();
         let limits = self.limits.clone();
         let mount = self.mount.clone();
+        let tools = self.tools.clone();
         let cell = crate::Cell {
             name: "<cell>".into(),
             code: code.into(),
@@ -538,15 +570,16 @@ impl Session {
         let (instance, result) = on_worker(move || async move {
             let _permit = permit;
             let started = std::time::Instant::now();
-            let mut instance = match instance {
-                Some(i) => i,
-                None => match runtime.instantiate(&limits, mount.as_ref()).await? {
-                    Ok(i) => i,
+            // A fresh interpreter defines the tools before the cell.
+            let (mut instance, cells) = match instance {
+                Some(i) => (i, vec![cell]),
+                None => match runtime.instantiate(&limits, mount.as_ref(), &tools).await? {
+                    Ok(i) => (i, tools.define_cell().into_iter().chain([cell]).collect()),
                     Err(status) => return Ok((None, ExecResult::empty(status, started))),
                 },
             };
             let mut result = runtime
-                .call(&mut instance, &[cell], "", fresh_seed(), &limits)
+                .call(&mut instance, &cells, "", fresh_seed(), &limits)
                 .await?;
             result.duration = started.elapsed();
             let keep = (!instance.is_poisoned()).then_some(instance);

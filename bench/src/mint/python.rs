@@ -8,8 +8,11 @@
 //! that times out ends in a `TimeoutError` line; the sandbox then starts a
 //! fresh interpreter, and the observation says the variables are gone.
 //!
-//! The reasoning sets get `wikipedia_search(query)`. This machine has no
-//! network, so it answers that it is unavailable; it never invents results.
+//! The reasoning sets get `wikipedia_search(query)`, a host tool
+//! ([`hone_sandbox::HostTools`]): the guest's call reaches
+//! [`search_tools`] on the host. This machine has no network, so it answers
+//! that it is unavailable; it never invents results. A library user lends
+//! a real search the same way, with `HostTools::register`.
 //!
 //! A resumed episode replays its earlier cells (their output unseen) so
 //! the session holds what the model saw it build.
@@ -18,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hone_sandbox::{Limits, Sandbox, SandboxError, Session, Status};
+use hone_sandbox::{HostTools, Limits, Sandbox, SandboxError, Session, Status};
 use tokio::sync::Mutex;
 
 /// Most characters of output shown.
@@ -28,8 +31,7 @@ pub const CELL_SECONDS: u64 = 30;
 /// The output of a cell that printed nothing.
 pub const NO_OUTPUT: &str = "[Executed Successfully with No Output]";
 
-/// Defines the cell runner (and, for reasoning sets, the search tool) in a
-/// fresh session. `_mint_run(code)` compiles the cell, runs it, prints
+/// Defines the cell runner in a fresh session. `_mint_run(code)` compiles the cell, runs it, prints
 /// `Out[n]: repr` for a final expression that is not None, and prints a
 /// traceback limited to the cell's own frames on an exception.
 const PRELUDE: &str = r#"
@@ -58,14 +60,32 @@ def _mint_run(_mint_code):
         print("".join(_mint_tb.format_exception_only(type(_mint_e), _mint_e)), end="")
 "#;
 
-/// The search tool of the reasoning sets, offline.
-const SEARCH_TOOL: &str = r#"
-def wikipedia_search(query: str) -> str:
-    """Searches Wikipedia for `query` (cut to 300 characters)."""
-    query = str(query)[:300]
-    return ("wikipedia_search is unavailable: this sandbox has no network "
-            "access, so no search was made for %r." % (query,))
-"#;
+/// Longest query the search tool reads.
+const MAX_QUERY_CHARS: usize = 300;
+
+/// The reasoning sets' tools: `wikipedia_search(query)`, offline. It says
+/// that no search was made, never invents a result.
+pub fn search_tools() -> HostTools {
+    let search = |args: serde_json::Value| async move {
+        let query = match &args["query"] {
+            serde_json::Value::String(q) => q.clone(),
+            serde_json::Value::Null => return Err("missing argument `query`".to_string()),
+            other => other.to_string(),
+        };
+        let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
+        Ok(serde_json::Value::String(format!(
+            "wikipedia_search is unavailable: this sandbox has no network access, so no search was made for {query:?}."
+        )))
+    };
+    HostTools::new()
+        .register(
+            "wikipedia_search",
+            &["query"],
+            "Searches Wikipedia for `query` (cut to 300 characters).",
+            search,
+        )
+        .unwrap_or_else(|e| unreachable!("a fixed, valid tool name: {e}"))
+}
 
 /// The text of a cell's observation (see the module docs).
 pub fn observation_of(stdout: &str, status: &Status) -> String {
@@ -147,8 +167,13 @@ impl Sessions {
                         wall_time: Duration::from_secs(CELL_SECONDS),
                         ..Limits::default()
                     };
-                    let mut session = sandbox.session(limits);
-                    session.run(prelude(search)).await?;
+                    let tools = if search {
+                        search_tools()
+                    } else {
+                        HostTools::new()
+                    };
+                    let mut session = sandbox.session(limits).with_host_tools(tools);
+                    session.run(PRELUDE).await?;
                     for cell in earlier {
                         session.run(run_call(cell)?).await?;
                     }
@@ -163,8 +188,9 @@ impl Sessions {
         let result = session.run(run_call(code)?).await?;
         let mut observation = observation_of(&result.stdout, &result.status);
         if session.restarts() > restarts {
-            // The prelude went with the old interpreter: define it again.
-            session.run(prelude(search)).await?;
+            // The prelude went with the old interpreter: define it again
+            // (the session defines the tools itself).
+            session.run(PRELUDE).await?;
             if !observation.contains("restarted") {
                 observation
                     .push_str("\n(the Python session was restarted: earlier variables are gone)");
@@ -179,16 +205,6 @@ impl Sessions {
     }
 }
 
-/// What a fresh interpreter runs first: the cell runner, and the search
-/// tool for the reasoning sets.
-fn prelude(search: bool) -> String {
-    let mut prelude = PRELUDE.to_string();
-    if search {
-        prelude.push_str(SEARCH_TOOL);
-    }
-    prelude
-}
-
 /// The session call that runs `code` as one cell.
 fn run_call(code: &str) -> Result<String, SandboxError> {
     let literal = serde_json::to_string(code)
@@ -199,6 +215,27 @@ fn run_call(code: &str) -> Result<String, SandboxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_search_tool_says_it_is_offline_and_invents_nothing() {
+        let tools = search_tools();
+        let long = "q".repeat(400);
+        let text = tools
+            .call(
+                "wikipedia_search",
+                &serde_json::json!({"query": long}).to_string(),
+            )
+            .await
+            .unwrap();
+        let text: String = serde_json::from_str(&text).unwrap();
+        assert!(
+            text.starts_with("wikipedia_search is unavailable"),
+            "{text}"
+        );
+        assert!(text.contains(&"q".repeat(300)) && !text.contains(&"q".repeat(301)));
+        let missing = tools.call("wikipedia_search", "{}").await.unwrap_err();
+        assert!(missing.contains("missing argument `query`"), "{missing}");
+    }
 
     #[test]
     fn long_output_is_cut_and_marked_and_empty_output_says_so() {
