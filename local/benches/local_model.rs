@@ -7,10 +7,12 @@
 //!   prompt), decoded together vs one after another;
 //! - prefix reuse: a 3-iteration chat conversation on HumanEval/0, and the
 //!   exact requests a real `self-refine` run sent to the model
-//!   (`data/self_refine_real.json`, with the templates that put the task,
-//!   the answer and its evidence first), next to those of the same problem
-//!   under the earlier templates, which began with each role's instruction
-//!   (`data/self_refine_real_old_layout.json`);
+//!   (`data/self_refine_real.json`: the templates put the task, the answer
+//!   and its evidence first, and the refiner continues the critic's
+//!   conversation), next to those of the same problem as sent before the
+//!   refiner continued the conversation (`data/self_refine_real_single_turn.json`)
+//!   and under the earlier templates, which began with each role's
+//!   instruction (`data/self_refine_real_old_layout.json`);
 //! - side by side, in the same run: llama.cpp's own `llama-bench` and
 //!   `llama-batched-bench` on the same model file and threads, built by
 //!   `scripts/llamacpp-tools.sh` from the pinned llama-cpp-python source
@@ -20,7 +22,8 @@
 //! (default 2). Progress goes to stderr; the last stdout line is
 //! `RESULT prompt_tok_s=… gen_tok_s=… … llamacpp_prompt_tok_s=… llamacpp_gen_tok_s=…
 //! batch8_gen_tok_s=… llamacpp_batch8_gen_tok_s=… refine_real_prompt_tokens_with_reuse=…
-//! without_reuse=… refine_real_old_layout_with_reuse=… old_layout_without_reuse=…
+//! without_reuse=… refine_real_single_turn_with_reuse=… single_turn_without_reuse=…
+//! refine_real_old_layout_with_reuse=… old_layout_without_reuse=…
 //! best_of_8_wall_s=… best_of_8_wall_s_sequential=…`.
 
 use std::time::Instant;
@@ -321,8 +324,13 @@ async fn run() -> Result<String, BoxError> {
     let recorded: Recorded = serde_json::from_str(include_str!("data/self_refine_real.json"))?;
     let real_with = refine_real(&path, threads, true, &recorded).await?;
     let real_without = refine_real(&path, threads, false, &recorded).await?;
-    // The same problem's requests as sent before the templates put the
-    // shared material first: what the restructuring gained.
+    // The same problem's requests as sent before the refiner continued
+    // the critic's conversation, and before the templates put the shared
+    // material first: what each step gained.
+    let single_turn: Recorded =
+        serde_json::from_str(include_str!("data/self_refine_real_single_turn.json"))?;
+    let single_with = refine_real(&path, threads, true, &single_turn).await?;
+    let single_without = refine_real(&path, threads, false, &single_turn).await?;
     let old_layout: Recorded =
         serde_json::from_str(include_str!("data/self_refine_real_old_layout.json"))?;
     let old_with = refine_real(&path, threads, true, &old_layout).await?;
@@ -349,6 +357,7 @@ async fn run() -> Result<String, BoxError> {
          llamacpp_prompt_tok_s={:.1} llamacpp_gen_tok_s={:.1} \
          batch1_gen_tok_s={batch1:.1} batch8_gen_tok_s={batch8:.1} llamacpp_batch8_gen_tok_s={:.1} \
          refine_real_prompt_tokens_with_reuse={real_with} without_reuse={real_without} \
+         refine_real_single_turn_with_reuse={single_with} single_turn_without_reuse={single_without} \
          refine_real_old_layout_with_reuse={old_with} old_layout_without_reuse={old_without} \
          best_of_8_wall_s={bo8:.1} best_of_8_wall_s_sequential={bo8_sequential:.1}",
         anchors.prompt_tok_s, anchors.gen_tok_s, anchors.batch8_gen_tok_s
