@@ -477,3 +477,93 @@ async fn missing_settings_are_named() {
     );
     assert_eq!(server.request_count(), 0);
 }
+
+/// The fields of a result that a merge must keep: everything but where the
+/// log lies and how long the item took.
+fn outcome(row: &serde_json::Value) -> serde_json::Value {
+    let mut row = row.clone();
+    let fields = row.as_object_mut().unwrap();
+    fields.remove("log");
+    fields.remove("wall_ms");
+    row
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_run_concurrently_merge_into_the_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let server = FakeServer::start(model()).await;
+    let whole = dir.path().join("whole");
+    assert_success(&run(&server, &data, &whole, &["--mode", "cross"]));
+    let shards: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("s{i}"))).collect();
+    let children: Vec<std::process::Child> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, out)| {
+            hone(&server)
+                .args(["bench", "run", "realcritic", "--data"])
+                .arg(&data)
+                .arg("--out")
+                .arg(out)
+                .args(["--sets", "gsm8k,mmlu_stem", "--mode", "cross"])
+                .args(["--shard", &format!("{i}/3")])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let header: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(shards[1].join("header.json")).unwrap())
+            .unwrap();
+    assert_eq!(header["shard"], serde_json::json!({"index": 1, "count": 3}));
+    let held: usize = shards.iter().map(|s| results(s).len()).sum();
+    assert_eq!(held, 3, "every item in exactly one shard");
+
+    let merged = dir.path().join("merged");
+    let out = hone(&server)
+        .args(["bench", "merge"])
+        .args(&shards)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let (a, b) = (results(&whole), results(&merged));
+    assert_eq!(a.len(), 3);
+    assert_eq!(
+        a.iter().map(outcome).collect::<Vec<_>>(),
+        b.iter().map(outcome).collect::<Vec<_>>()
+    );
+    // Each merged result's log is its shard's, and exists.
+    assert!(b
+        .iter()
+        .all(|r| Path::new(r["log"].as_str().unwrap()).exists()));
+    let merged_header: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(merged.join("header.json")).unwrap())
+            .unwrap();
+    assert!(merged_header.get("shard").is_none());
+
+    // Shards of different runs are refused.
+    let other = dir.path().join("other");
+    assert_success(&run(
+        &server,
+        &data,
+        &other,
+        &["--mode", "direct", "--shard", "0/3"],
+    ));
+    let out = hone(&server)
+        .args(["bench", "merge"])
+        .arg(&shards[1])
+        .arg(&other)
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mode"), "{stderr}");
+}

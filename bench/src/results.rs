@@ -437,6 +437,13 @@ pub trait DirHeader: Serialize + serde::de::DeserializeOwned {
     fn run_differences(&self, other: &Self) -> Vec<String>;
 }
 
+/// A header read as plain JSON (a protocol's, in `hone bench merge`).
+impl DirHeader for serde_json::Value {
+    fn run_differences(&self, other: &Self) -> Vec<String> {
+        json_differences(self, other)
+    }
+}
+
 /// The top-level fields in which two headers' JSON differ, build fields
 /// (`hone_version`, `git_revision`) aside: a protocol header's
 /// [`DirHeader::run_differences`].

@@ -369,15 +369,8 @@ pub fn compare(a: &RunData, b: &RunData) -> Result<Comparison, PairingError> {
 /// setting but the shard, and an item in two shards must have one result.
 pub fn merge(shards: &[RunData]) -> Result<(BenchHeader, Vec<ItemResult>), PairingError> {
     let Some(first) = shards.first() else {
-        return Err(PairingError::DifferentItems {
-            a: "(none)".into(),
-            b: "(none)".into(),
-            only_a: 0,
-            only_b: 0,
-            example: "(no shards given)".into(),
-        });
+        return Err(no_shards());
     };
-    let mut merged: BTreeMap<(String, u32), (ItemResult, String)> = BTreeMap::new();
     for shard in shards {
         let differ = first.header.differences(&shard.header, true);
         if !differ.is_empty() {
@@ -387,27 +380,99 @@ pub fn merge(shards: &[RunData]) -> Result<(BenchHeader, Vec<ItemResult>), Pairi
                 fields: differ.join(", "),
             });
         }
-        for result in shard.draws.values().flatten() {
+    }
+    let results = union_of_shards(shards.iter().map(|s| {
+        (
+            s.dir.as_path(),
+            s.draws.values().flatten().cloned().collect(),
+        )
+    }))?;
+    let mut header = first.header.clone();
+    header.shard = None;
+    Ok((header, results))
+}
+
+/// Merges shard directories of one protocol run (MINT, RealCritic,
+/// review), whose headers are read as JSON: they must agree on every field
+/// but `shard` and the build fields, and an item in two shards must have
+/// one result. The merged header has no `shard`.
+pub fn merge_protocol(
+    dirs: &[std::path::PathBuf],
+) -> Result<(serde_json::Value, Vec<ItemResult>), MergeError> {
+    let mut shards = Vec::new();
+    for dir in dirs {
+        let mut header: serde_json::Value = crate::results::read_header_as(dir)?;
+        if let Some(fields) = header.as_object_mut() {
+            fields.remove("shard");
+        }
+        shards.push((dir.as_path(), header, crate::results::read_results(dir)?));
+    }
+    let Some((first_dir, first, _)) = shards.first() else {
+        return Err(no_shards().into());
+    };
+    for (dir, header, _) in &shards {
+        let differ = crate::results::json_differences(first, header);
+        if !differ.is_empty() {
+            return Err(PairingError::Mismatch {
+                dir: dir.display().to_string(),
+                first: first_dir.display().to_string(),
+                fields: differ.join(", "),
+            }
+            .into());
+        }
+    }
+    let header = first.clone();
+    let results = union_of_shards(shards.into_iter().map(|(dir, _, results)| (dir, results)))?;
+    Ok((header, results))
+}
+
+/// Why protocol shards could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A shard's header or results could not be read.
+    #[error(transparent)]
+    Read(#[from] crate::results::ResultsError),
+    /// The shards are not of one run.
+    #[error(transparent)]
+    Pairing(#[from] PairingError),
+}
+
+fn no_shards() -> PairingError {
+    PairingError::DifferentItems {
+        a: "(none)".into(),
+        b: "(none)".into(),
+        only_a: 0,
+        only_b: 0,
+        example: "(no shards given)".into(),
+    }
+}
+
+/// The results of all shards, each item and draw once (a result in two
+/// shards must be the same outcome), its log path pointing into its shard.
+fn union_of_shards<'a>(
+    shards: impl Iterator<Item = (&'a Path, Vec<ItemResult>)>,
+) -> Result<Vec<ItemResult>, PairingError> {
+    let mut merged: BTreeMap<(String, u32), (ItemResult, String)> = BTreeMap::new();
+    for (dir, results) in shards {
+        for result in results {
             let key = (result.id.clone(), result.sample);
             if let Some((existing, from)) = merged.get(&key) {
-                if !same_outcome(existing, result) {
+                if !same_outcome(existing, &result) {
                     return Err(PairingError::Conflict {
                         id: result.id.clone(),
                         a: from.clone(),
-                        b: shard.dir.display().to_string(),
+                        b: dir.display().to_string(),
                     });
                 }
                 continue;
             }
-            let mut result = result.clone();
+            let mut result = result;
             // The merged result points at the log in its shard's directory.
-            result.log = shard.dir.join(&result.log).display().to_string();
-            merged.insert(key, (result, shard.dir.display().to_string()));
+            result.log = dir.join(&result.log).display().to_string();
+            merged.insert(key, (result, dir.display().to_string()));
         }
     }
-    let mut header = first.header.clone();
-    header.shard = None;
-    Ok((header, merged.into_values().map(|(r, _)| r).collect()))
+    Ok(merged.into_values().map(|(r, _)| r).collect())
 }
 
 /// Same outcome: wall time and where the log lies aside.

@@ -42,6 +42,10 @@ pub struct MintHeader {
     pub model_sha256: Option<String>,
     /// sha256 of each `mint_*` template's source.
     pub templates: BTreeMap<String, String>,
+    /// The shard this directory holds (`--shard i/n`), if sharded;
+    /// `hone bench merge` combines the shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::results::Shard>,
 }
 
 impl MintHeader {

@@ -196,6 +196,7 @@ mod tests {
                 model: "m <i>".into(),
                 model_sha256: None,
                 templates: Default::default(),
+                shard: None,
             },
             summary: summarize(&results),
         }

@@ -48,6 +48,10 @@ pub struct CriticHeader {
     pub post_check: Option<String>,
     /// sha256 of each prompt template's source.
     pub templates: BTreeMap<String, String>,
+    /// The shard this directory holds (`--shard i/n`), if sharded;
+    /// `hone bench merge` combines the shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::results::Shard>,
 }
 
 impl CriticHeader {

@@ -272,6 +272,7 @@ mod tests {
             post_check: None,
             critic: Default::default(),
             templates: Default::default(),
+            shard: None,
         };
         let page = html_report(&[CriticRunData {
             dir: "out/rc-cross".into(),

@@ -109,6 +109,10 @@ pub struct ReviewHeader {
     pub model_sha256: Option<String>,
     /// sha256 of each `review_*` template.
     pub templates: BTreeMap<String, String>,
+    /// The shard this directory holds (`--shard i/n`), if sharded;
+    /// `hone bench merge` combines the shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::results::Shard>,
 }
 
 impl DirHeader for ReviewHeader {

@@ -137,12 +137,7 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
             args.suite
         );
     }
-    let shard = args
-        .shard
-        .as_deref()
-        .map(Shard::parse)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let shard = shard_arg(&args)?;
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
@@ -411,6 +406,9 @@ fn show(bar: &Option<ProgressBar>, line: &str) {
 }
 
 fn merge_dirs(dirs: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+    if let Some(protocol) = dirs.first().and_then(|d| protocol_of(d)) {
+        return merge_protocol_dirs(&protocol, dirs, out);
+    }
     // Absolute, so the merged results point at each shard's logs from
     // wherever the merged run is read.
     let shards = dirs
@@ -438,6 +436,38 @@ fn merge_dirs(dirs: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
         out.display()
     );
     print!("{}", markdown_table(&[RunData::read(out)?.summary()]));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hone bench merge` of a protocol's shards (MINT, RealCritic, review).
+fn merge_protocol_dirs(
+    protocol: &str,
+    dirs: &[std::path::PathBuf],
+    out: &Path,
+) -> Result<ExitCode> {
+    let shards = dirs
+        .iter()
+        .map(|d| std::path::absolute(d).with_context(|| format!("resolving {}", d.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let (header, results) = hone_bench::summary::merge_protocol(&shards)?;
+    if out.join(hone_bench::results::RESULTS_FILE).exists() {
+        bail!(
+            "{} already holds a run; merge into a new directory",
+            out.display()
+        );
+    }
+    let mut dir = RunDir::open(out, &header)?;
+    let n = results.len();
+    let passed = results.iter().filter(|r| r.passed).count();
+    for result in results {
+        dir.record(result)?;
+    }
+    eprintln!(
+        "merged {} {protocol} shard(s), {n} item(s) ({passed} passed), into {}; `hone bench report {}` shows it",
+        shards.len(),
+        out.display(),
+        out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -602,6 +632,15 @@ fn compare_protocol_dirs(a: &Path, b: &Path, json: bool) -> Result<ExitCode> {
 }
 
 /// The protocol a run directory's header names (`None` for a strategy run).
+/// `--shard i/n`, parsed.
+pub(crate) fn shard_arg(args: &BenchRunArgs) -> Result<Option<Shard>> {
+    args.shard
+        .as_deref()
+        .map(Shard::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)
+}
+
 pub(crate) fn protocol_of(dir: &Path) -> Option<String> {
     hone_bench::results::read_header_as::<serde_json::Value>(dir)
         .ok()?

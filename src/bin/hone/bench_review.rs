@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use hone_bench::results::{read_header_as, read_results, ItemResult, RunDir};
+use hone_bench::results::{read_header_as, read_results, ItemResult, RunDir, Shard};
 use hone_bench::review::metrics::{ablation_markdown, best_threshold, threshold_markdown};
 use hone_bench::review::{read_items, ReviewHeader, ReviewItem, ReviewRun, Variant};
 use hone_core::config::ConfigFile;
@@ -19,7 +19,11 @@ use crate::cli::{BenchRunArgs, Global};
 /// small file, so one chunk).
 const CHUNK_CHARS: usize = 6000;
 
-fn select(mut items: Vec<ReviewItem>, args: &BenchRunArgs) -> Result<Vec<ReviewItem>> {
+/// The items `--ids`, `--limit` and `--shard` select, and the shard.
+fn select(
+    mut items: Vec<ReviewItem>,
+    args: &BenchRunArgs,
+) -> Result<(Vec<ReviewItem>, Option<Shard>)> {
     if let Some(ids) = &args.ids {
         let known: std::collections::HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
         if let Some(missing) = ids.iter().find(|id| !known.contains(id.as_str())) {
@@ -33,7 +37,11 @@ fn select(mut items: Vec<ReviewItem>, args: &BenchRunArgs) -> Result<Vec<ReviewI
     if items.is_empty() {
         bail!("no review items selected");
     }
-    Ok(items)
+    let shard = crate::bench::shard_arg(args)?;
+    if let Some(shard) = shard {
+        items.retain(|i| shard.holds(&i.id));
+    }
+    Ok((items, shard))
 }
 
 pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result<ExitCode> {
@@ -44,8 +52,8 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if args.strategy.strategy.is_some() || p.mode.is_some() || p.k.is_some() || p.sets.is_some() {
         bail!("review runs its own pipeline: --strategy, --mode, --k and --sets do not apply");
     }
-    if args.shard.is_some() || args.samples != 1 || args.max_run_seconds.is_some() {
-        bail!("review does not take --shard, --samples or --max-run-seconds yet");
+    if args.samples != 1 || args.max_run_seconds.is_some() {
+        bail!("review does not take --samples or --max-run-seconds yet");
     }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
@@ -62,7 +70,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
         None => Variant::ALL.to_vec(),
     };
     let (items, dataset_sha256) = read_items(data)?;
-    let items = select(items, &args)?;
+    let (items, shard) = select(items, &args)?;
     let (model, choice) = crate::models::build(global, config)?;
     let templates = crate::models::templates(global)?;
     let base = ReviewOptions {
@@ -102,6 +110,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
             model: model_identity(&model.descriptor()),
             model_sha256: model_sha256(&choice),
             templates: ReviewHeader::template_hashes(&templates),
+            shard,
         };
         let mut dir = RunDir::open(&out, &header)?;
         let wanted: std::collections::HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();

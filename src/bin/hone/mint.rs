@@ -13,7 +13,7 @@ use hone_bench::mint::python::Sessions;
 use hone_bench::mint::report::{html_report, MintRunData};
 use hone_bench::mint::run::MintRun;
 use hone_bench::mint::MintHeader;
-use hone_bench::results::{read_header_as, read_results, RunDir};
+use hone_bench::results::{read_header_as, read_results, RunDir, Shard};
 use hone_core::config::ConfigFile;
 use hone_sandbox::{Sandbox, SandboxConfig};
 
@@ -36,7 +36,8 @@ fn parse_k(text: Option<&str>) -> Result<Vec<u32>> {
 }
 
 /// The first `--limit` tasks of each set, then `--ids` (`<set>/<id>`).
-fn select(mut items: Vec<MintItem>, args: &BenchRunArgs) -> Result<Vec<MintItem>> {
+/// The tasks `--limit`, `--ids` and `--shard` select, and the shard.
+fn select(mut items: Vec<MintItem>, args: &BenchRunArgs) -> Result<(Vec<MintItem>, Option<Shard>)> {
     if let Some(limit) = args.limit {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         items.retain(|i| {
@@ -55,7 +56,11 @@ fn select(mut items: Vec<MintItem>, args: &BenchRunArgs) -> Result<Vec<MintItem>
     if items.is_empty() {
         bail!("no MINT tasks selected");
     }
-    Ok(items)
+    let shard = crate::bench::shard_arg(args)?;
+    if let Some(shard) = shard {
+        items.retain(|i| shard.holds(&i.key()));
+    }
+    Ok((items, shard))
 }
 
 pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result<ExitCode> {
@@ -72,8 +77,8 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if args.strategy.strategy.is_some() || p.mode.is_some() || p.post_check {
         bail!("mint runs its own protocol; --strategy, --mode and --post-check do not apply");
     }
-    if args.shard.is_some() || args.samples != 1 || args.max_run_seconds.is_some() {
-        bail!("mint does not take --shard, --samples or --max-run-seconds yet");
+    if args.samples != 1 || args.max_run_seconds.is_some() {
+        bail!("mint does not take --samples or --max-run-seconds yet");
     }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
@@ -94,7 +99,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
         None => SETS.iter().map(|s| s.to_string()).collect(),
     };
     let (items, dataset_sha256) = data::load(data_path, &sets)?;
-    let items = select(items, &args)?;
+    let (items, shard) = select(items, &args)?;
     let (model, choice) = crate::models::build(global, config)?;
     let feedback_model = match (&p.feedback_model, &p.feedback_base_url) {
         (None, None) => model.clone(),
@@ -145,6 +150,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
             model: model_identity(&model.descriptor()),
             model_sha256: model_sha256(&choice),
             templates: MintHeader::template_hashes(&templates),
+            shard,
         };
         let mut dir = RunDir::open(&out, &header)?;
         let wanted: std::collections::HashSet<String> = items.iter().map(|i| i.key()).collect();

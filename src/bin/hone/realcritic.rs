@@ -13,7 +13,7 @@ use hone_bench::realcritic::protocol::{CriticConfig, Mode};
 use hone_bench::realcritic::report::{html_report, CriticRunData};
 use hone_bench::realcritic::run::CriticRun;
 use hone_bench::realcritic::CriticHeader;
-use hone_bench::results::{read_header_as, read_results, RunDir};
+use hone_bench::results::{read_header_as, read_results, RunDir, Shard};
 use hone_core::config::ConfigFile;
 use hone_sandbox::{Sandbox, SandboxConfig};
 
@@ -23,8 +23,12 @@ use crate::cli::{BenchRunArgs, Global};
 /// The reference's token limit per call.
 const REFERENCE_MAX_TOKENS: u32 = 2048;
 
-/// The items `args` select: the first `--limit` of each set, then `--ids`.
-fn select(mut items: Vec<CriticItem>, args: &BenchRunArgs) -> Result<Vec<CriticItem>> {
+/// The items `args` select: the first `--limit` of each set, then `--ids`,
+/// then `--shard`; and the shard.
+fn select(
+    mut items: Vec<CriticItem>,
+    args: &BenchRunArgs,
+) -> Result<(Vec<CriticItem>, Option<Shard>)> {
     if let Some(limit) = args.limit {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         items.retain(|i| {
@@ -43,7 +47,11 @@ fn select(mut items: Vec<CriticItem>, args: &BenchRunArgs) -> Result<Vec<CriticI
     if items.is_empty() {
         bail!("no RealCritic items selected");
     }
-    Ok(items)
+    let shard = crate::bench::shard_arg(args)?;
+    if let Some(shard) = shard {
+        items.retain(|i| shard.holds(&i.id()));
+    }
+    Ok((items, shard))
 }
 
 pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result<ExitCode> {
@@ -61,8 +69,8 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if args.strategy.strategy.is_some() {
         bail!("realcritic runs its own protocol (--mode); --strategy does not apply");
     }
-    if args.shard.is_some() || args.samples != 1 || args.max_run_seconds.is_some() {
-        bail!("realcritic does not take --shard, --samples or --max-run-seconds yet");
+    if args.samples != 1 || args.max_run_seconds.is_some() {
+        bail!("realcritic does not take --samples or --max-run-seconds yet");
     }
     if rc.k.is_some() || rc.feedback != "none" || rc.feedback_model.is_some() || rc.strict_checks {
         bail!("--k, --feedback, --feedback-model and --strict-checks belong to suite mint");
@@ -98,7 +106,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
         (None, false) => SETS.iter().map(|s| s.to_string()).collect(),
     };
     let (items, dataset_sha256) = data::load(data_path, &sets)?;
-    let items = select(items, &args)?;
+    let (items, shard) = select(items, &args)?;
     let (model, choice) = crate::models::build(global, config)?;
     let templates = crate::models::templates(global)?;
     let max_tokens = args.strategy.max_tokens.unwrap_or(REFERENCE_MAX_TOKENS);
@@ -126,6 +134,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
             )
         }),
         templates: CriticHeader::template_hashes(&templates),
+        shard,
     };
     let mut dir = RunDir::open(&args.out, &header)?;
     let already: Vec<bool> = {
