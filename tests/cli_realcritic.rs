@@ -350,6 +350,56 @@ async fn the_post_check_labels_each_critique_without_changing_a_score() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_post_check_judge_can_be_another_model_at_another_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let server = FakeServer::start(model()).await;
+    // The judge calls every critique qualified; the model under test would not.
+    let judge = FakeServer::start(|_, r: &SeenRequest| {
+        assert_eq!(r.json()["model"], "judge-model");
+        Reply::completion("Fine.\nQUALIFIED")
+    })
+    .await;
+    let out_dir = dir.path().join("judged");
+    let out = run(
+        &server,
+        &data,
+        &out_dir,
+        &[
+            "--mode",
+            "cross",
+            "--post-check",
+            "--post-check-model",
+            "judge-model",
+            "--post-check-base-url",
+            &judge.base_url(),
+        ],
+    );
+    assert_success(&out);
+    assert_eq!(server.request_count(), 3, "only the critiques");
+    assert_eq!(judge.request_count(), 3, "one judgement per item");
+    assert!(judge
+        .requests()
+        .iter()
+        .all(|r| r.messages_text().contains("Judge only the critique")));
+    let labels: Vec<String> = results(&out_dir)
+        .iter()
+        .map(|r| r["critic"]["post_check"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels, ["qualified", "qualified", "qualified"]);
+    let header = std::fs::read_to_string(out_dir.join("header.json")).unwrap();
+    assert!(header.contains("judge-model"), "{header}");
+    // Without --post-check there is no judge to name.
+    let out = run(
+        &server,
+        &data,
+        &dir.path().join("x"),
+        &["--mode", "cross", "--post-check-model", "judge-model"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need --post-check"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hones_own_critics_are_graded_by_the_corrections_they_lead_to() {
     let dir = tempfile::tempdir().unwrap();
     let data = write_data(dir.path());

@@ -137,6 +137,12 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
             args.suite
         );
     }
+    if p.post_check || p.post_check_model.is_some() || p.post_check_base_url.is_some() {
+        bail!(
+            "--post-check and its model belong to suite realcritic, not {}",
+            args.suite
+        );
+    }
     let shard = shard_arg(&args)?;
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");

@@ -531,10 +531,18 @@ pub struct ProtocolArgs {
     /// answer against the solution, cross mode only).
     #[arg(long, value_name = "CRITIC", default_value = "realcritic")]
     pub critic_design: String,
-    /// RealCritic: after each item's last critique, a judge (the model under test)
-    /// labels it Qualified or Unqualified: its own figure, never a score.
+    /// RealCritic: after each item's last critique, a judge (the model under
+    /// test, or --post-check-model) labels it Qualified or Unqualified: its
+    /// own figure, never a score.
     #[arg(long)]
     pub post_check: bool,
+    /// RealCritic: the post-check judge's name (at --post-check-base-url,
+    /// else where the evaluated model is) [default: the evaluated model].
+    #[arg(long, value_name = "NAME")]
+    pub post_check_model: Option<String>,
+    /// RealCritic: the post-check judge's endpoint (OpenAI-compatible).
+    #[arg(long, value_name = "URL")]
+    pub post_check_base_url: Option<String>,
     /// MINT: chances to act, one k (`3`) or a range run one k at a time
     /// (`1-5`, into DIR/k1 … DIR/k5) [default: 5].
     #[arg(long, value_name = "K|A-B")]

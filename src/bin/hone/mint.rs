@@ -74,7 +74,12 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if !data_path.is_dir() {
         bail!("--data {}: not a directory", data_path.display());
     }
-    if args.strategy.strategy.is_some() || p.mode.is_some() || p.post_check {
+    if args.strategy.strategy.is_some()
+        || p.mode.is_some()
+        || p.post_check
+        || p.post_check_model.is_some()
+        || p.post_check_base_url.is_some()
+    {
         bail!("mint runs its own protocol; --strategy, --mode and --post-check do not apply");
     }
     if args.samples != 1 || args.max_run_seconds.is_some() {
@@ -103,18 +108,8 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     let (model, choice) = crate::models::build(global, config)?;
     let feedback_model = match (&p.feedback_model, &p.feedback_base_url) {
         (None, None) => model.clone(),
-        (name, url) => {
-            let mut g = global.clone();
-            if let Some(name) = name {
-                g.model = Some(name.clone());
-            }
-            if let Some(url) = url {
-                g.base_url = Some(url.clone());
-            }
-            crate::models::build(&g, config)
-                .context("building the feedback model")?
-                .0
-        }
+        (name, url) => crate::models::build_other(global, config, name.as_deref(), url.as_deref())
+            .context("building the feedback model")?,
     };
     let templates = crate::models::templates(global)?;
     let sandbox = Sandbox::new(SandboxConfig::default());

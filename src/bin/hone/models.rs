@@ -55,6 +55,25 @@ pub fn cache_setting(global: &Global, config: &ConfigFile) -> Result<Option<Path
 }
 
 /// The model to use, wrapped in the response cache unless disabled.
+/// A second model beside the one `global` names (a feedback model, a
+/// judge): `name` and `base_url` replace the global flags where given, the
+/// rest (key, cache, local settings) is shared.
+pub fn build_other(
+    global: &Global,
+    config: &ConfigFile,
+    name: Option<&str>,
+    base_url: Option<&str>,
+) -> Result<Arc<dyn LanguageModel>> {
+    let mut other = global.clone();
+    if let Some(name) = name {
+        other.model = Some(name.to_string());
+    }
+    if let Some(url) = base_url {
+        other.base_url = Some(url.to_string());
+    }
+    Ok(build(&other, config)?.0)
+}
+
 pub fn build(
     global: &Global,
     config: &ConfigFile,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use hone_bench::realcritic::data::{self, CriticItem, SETS};
 use hone_bench::realcritic::grade::Grader;
 use hone_bench::realcritic::hone_critics::CriticDesign;
@@ -94,6 +94,9 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if rc.post_check && mode == Mode::Direct {
         bail!("--post-check judges critiques; --mode direct writes none");
     }
+    if !rc.post_check && (rc.post_check_model.is_some() || rc.post_check_base_url.is_some()) {
+        bail!("--post-check-model and --post-check-base-url need --post-check");
+    }
     if mode == Mode::Iterative && rc.rounds < 2 {
         bail!("--rounds must be at least 2 for iterative mode (1 round is --mode cross)");
     }
@@ -110,6 +113,13 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     let (model, choice) = crate::models::build(global, config)?;
     let templates = crate::models::templates(global)?;
     let max_tokens = args.strategy.max_tokens.unwrap_or(REFERENCE_MAX_TOKENS);
+    let judge = match (&rc.post_check_model, &rc.post_check_base_url) {
+        (None, None) => None,
+        (name, url) => Some(
+            crate::models::build_other(global, config, name.as_deref(), url.as_deref())
+                .context("building the post-check judge")?,
+        ),
+    };
     let header = CriticHeader {
         protocol: "realcritic".into(),
         hone_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -127,11 +137,12 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
         model_sha256: model_sha256(&choice),
         max_tokens,
         critic,
-        post_check: rc.post_check.then(|| {
-            format!(
+        post_check: rc.post_check.then(|| match &judge {
+            Some(judge) => model_identity(&judge.descriptor()),
+            None => format!(
                 "the model under test: {}",
                 model_identity(&model.descriptor())
-            )
+            ),
         }),
         templates: CriticHeader::template_hashes(&templates),
         shard,
@@ -147,7 +158,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     };
     let run = CriticRun {
         config: CriticConfig {
-            judge: model.clone(),
+            judge: judge.unwrap_or_else(|| model.clone()),
             model,
             templates,
             max_tokens,
