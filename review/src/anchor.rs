@@ -12,10 +12,16 @@
 //! a hunk wins (an added line before a context line). A match must lie
 //! entirely inside **one** hunk — that is where GitHub accepts a comment —
 //! or the finding becomes file-level or is dropped ([`OutsideDiff`]).
+//!
+//! Models often quote the line a change removed (the listing shows it)
+//! when they mean the line that replaced it. A snippet that is not on the
+//! new side but is among a hunk's removed lines, directly followed by added
+//! lines, is anchored on those added lines: the replacement, where the
+//! change happened. A removed line that nothing replaced matches nothing.
 
 use serde::{Deserialize, Serialize};
 
-use crate::change::FileChange;
+use crate::change::{FileChange, LineKind};
 use crate::finding::{Anchor, Dropped, ProposedFinding};
 
 /// What to do with a finding whose snippet is not inside the diff.
@@ -150,7 +156,9 @@ pub fn anchor(
 ) -> Result<Anchor, Dropped> {
     let matches = find_snippet(&file.new_side(), &finding.snippet);
     if matches.is_empty() {
-        return Err(Dropped::SnippetNotFound);
+        return replacement_of(file, &finding.snippet)
+            .map(|(start, end)| Anchor::Lines { start, end })
+            .ok_or(Dropped::SnippetNotFound);
     }
     let in_hunk = |&(s, e): &(u32, u32)| file.hunk_with(s, e).is_some();
     let touches_added = |&(s, e): &(u32, u32)| {
@@ -168,6 +176,43 @@ pub fn anchor(
         (None, OutsideDiff::File) => Ok(Anchor::File),
         (None, OutsideDiff::Drop) => Err(Dropped::OutsideDiff),
     }
+}
+
+/// The new-side lines that replaced the removed lines `snippet` quotes:
+/// the run of added lines right after the run of removed lines holding the
+/// match, in the same hunk. `None` when the snippet is not among removed
+/// lines, or what it quotes was deleted and not replaced.
+fn replacement_of(file: &FileChange, snippet: &str) -> Option<(u32, u32)> {
+    for hunk in &file.hunks {
+        let removed: Vec<(u32, String)> = hunk
+            .lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Removed)
+            .filter_map(|l| Some((l.old_line?, l.text.clone())))
+            .collect();
+        for (_, end) in find_snippet(&removed, snippet) {
+            // The last removed line of the match, then the added lines
+            // after the run of removed lines it belongs to.
+            let Some(at) = hunk
+                .lines
+                .iter()
+                .position(|l| l.kind == LineKind::Removed && l.old_line == Some(end))
+            else {
+                continue;
+            };
+            let after_removed = hunk.lines[at..]
+                .iter()
+                .skip_while(|l| l.kind == LineKind::Removed);
+            let added: Vec<u32> = after_removed
+                .take_while(|l| l.kind == LineKind::Added)
+                .filter_map(|l| l.new_line)
+                .collect();
+            if let (Some(&first), Some(&last)) = (added.first(), added.last()) {
+                return Some((first, last));
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -266,10 +311,28 @@ mod tests {
     }
 
     #[test]
-    fn the_old_side_is_never_matched() {
+    fn a_quoted_removed_line_anchors_on_the_lines_that_replaced_it() {
         let f = file();
+        // `x15 = 15` was replaced by `x15 = 10 + 4` (line 15).
         assert_eq!(
-            anchor(&f, &finding("x15 = 15\n"), OutsideDiff::File),
+            anchor(&f, &finding("x15 = 15\n"), OutsideDiff::Drop),
+            Ok(Anchor::Lines { start: 15, end: 15 })
+        );
+        // A replacement of two lines by three: the three.
+        let new = old().replace("x8 = 8\nx9 = 9\n", "y8 = 8\ny9 = 9\ny10 = 1\n");
+        let f = diff_texts(Some(("m.py", &old())), Some(("m.py", &new))).unwrap();
+        assert_eq!(
+            anchor(&f, &finding("x9 = 9"), OutsideDiff::Drop),
+            Ok(Anchor::Lines { start: 8, end: 10 })
+        );
+    }
+
+    #[test]
+    fn a_deleted_line_that_nothing_replaced_matches_nothing() {
+        let new = old().replace("x15 = 15\n", "");
+        let f = diff_texts(Some(("m.py", &old())), Some(("m.py", &new))).unwrap();
+        assert_eq!(
+            anchor(&f, &finding("x15 = 15"), OutsideDiff::File),
             Err(Dropped::SnippetNotFound)
         );
     }
