@@ -19,7 +19,7 @@
 //! 5. **Critique** — a 0–10 score, evidence first; failures are never given
 //!    a default score ([`pipeline`]).
 //! 6. **Select** — duplicates merge, fingerprints stay stable across
-//!    pushes, caps apply ([`select`]); then [`format`] prints it for a
+//!    pushes, caps apply ([`select`]); then [`format`](mod@format) prints it for a
 //!    person, a CI system (SARIF, rdjsonl) or GitHub ([`github`]).
 //!
 //! ```no_run
