@@ -425,17 +425,7 @@ fn merge_dirs(dirs: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
         })
         .collect::<Result<Vec<_>>>()?;
     let (header, results) = merge(&shards)?;
-    if out.join(hone_bench::results::RESULTS_FILE).exists() {
-        bail!(
-            "{} already holds a run; merge into a new directory",
-            out.display()
-        );
-    }
-    let mut dir = RunDir::open(out, &header)?;
-    let n = results.len();
-    for result in results {
-        dir.record(result)?;
-    }
+    let n = write_merged(out, &header, results)?;
     eprintln!(
         "merged {} shard(s), {n} item(s), into {}",
         shards.len(),
@@ -443,6 +433,27 @@ fn merge_dirs(dirs: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
     );
     print!("{}", markdown_table(&[RunData::read(out)?.summary()]));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes merged shards into `out`, which must not hold a run yet; returns
+/// how many results were written.
+fn write_merged<H: hone_bench::results::DirHeader>(
+    out: &Path,
+    header: &H,
+    results: Vec<hone_bench::results::ItemResult>,
+) -> Result<usize> {
+    if out.join(hone_bench::results::RESULTS_FILE).exists() {
+        bail!(
+            "{} already holds a run; merge into a new directory",
+            out.display()
+        );
+    }
+    let mut dir = RunDir::open(out, header)?;
+    let n = results.len();
+    for result in results {
+        dir.record(result)?;
+    }
+    Ok(n)
 }
 
 /// `hone bench merge` of a protocol's shards (MINT, RealCritic, review).
@@ -456,18 +467,8 @@ fn merge_protocol_dirs(
         .map(|d| std::path::absolute(d).with_context(|| format!("resolving {}", d.display())))
         .collect::<Result<Vec<_>>>()?;
     let (header, results) = hone_bench::summary::merge_protocol(&shards)?;
-    if out.join(hone_bench::results::RESULTS_FILE).exists() {
-        bail!(
-            "{} already holds a run; merge into a new directory",
-            out.display()
-        );
-    }
-    let mut dir = RunDir::open(out, &header)?;
-    let n = results.len();
     let passed = results.iter().filter(|r| r.passed).count();
-    for result in results {
-        dir.record(result)?;
-    }
+    let n = write_merged(out, &header, results)?;
     eprintln!(
         "merged {} {protocol} shard(s), {n} item(s) ({passed} passed), into {}; `hone bench report {}` shows it",
         shards.len(),
