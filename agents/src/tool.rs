@@ -275,6 +275,70 @@ impl Toolbox {
         self.tools.values().map(|t| t.spec()).collect()
     }
 
+    /// Lends every tool of this toolbox to sandboxed Python as well, on
+    /// `host`: the tools a model calls through an agent become functions
+    /// the code it writes can call in the sandbox
+    /// ([`hone_sandbox::HostTools`]). They take keyword arguments only (the
+    /// fields of their `Args`, listed in the docstring), since a schema's
+    /// properties carry no order; an error comes back as the guest's
+    /// `HostToolError`. A tool name with `-` is not a Python name and is
+    /// refused.
+    ///
+    /// ```
+    /// # use hone_agents::tool::{JsonSchema, Tool, Toolbox};
+    /// # use serde::Deserialize;
+    /// # struct Add;
+    /// # #[derive(Deserialize, JsonSchema)]
+    /// # struct AddArgs { a: i64, b: i64 }
+    /// # impl Tool for Add {
+    /// #     type Args = AddArgs; type Output = i64; type Error = std::convert::Infallible;
+    /// #     fn name(&self) -> &str { "add" }
+    /// #     fn description(&self) -> &str { "Adds two integers." }
+    /// #     async fn call(&self, args: AddArgs) -> Result<i64, Self::Error> { Ok(args.a + args.b) }
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let host = Toolbox::new().with(Add).unwrap().lend_to(hone_sandbox::HostTools::new()).unwrap();
+    /// // What the sandboxed `add(a=2, b=3)` reaches:
+    /// assert_eq!(host.call("add", r#"{"a": 2, "b": 3}"#).await, Ok("5".to_string()));
+    /// # });
+    /// ```
+    pub fn lend_to(
+        &self,
+        mut host: hone_sandbox::HostTools,
+    ) -> Result<hone_sandbox::HostTools, hone_sandbox::HostToolError> {
+        for (name, tool) in &self.tools {
+            let spec = tool.spec();
+            let fields: Vec<String> = spec.parameters["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default();
+            let description = if fields.is_empty() {
+                spec.description.clone()
+            } else {
+                format!(
+                    "{} Keyword arguments: {}.",
+                    spec.description,
+                    fields.join(", ")
+                )
+            };
+            let tool = tool.clone();
+            host = host.register(name, &[], &description, move |args| {
+                let tool = tool.clone();
+                async move {
+                    let outcome = tool.call_json(&args.to_string()).await;
+                    if outcome.ok {
+                        Ok(outcome.output)
+                    } else {
+                        Err(outcome.output["error"]
+                            .as_str()
+                            .map_or_else(|| outcome.content(), str::to_string))
+                    }
+                }
+            })?;
+        }
+        Ok(host)
+    }
+
     /// Calls the tool `name` with the model's raw JSON `arguments`. Never
     /// fails: see [`ToolOutcome`].
     pub async fn call(&self, name: &str, arguments: &str) -> ToolOutcome {
@@ -365,6 +429,33 @@ mod tests {
             let unknown = tools.call("multiply", "{}").await;
             assert!(!unknown.ok);
             assert!(unknown.content().contains("divide"), "{unknown:?}");
+        });
+    }
+
+    #[test]
+    fn a_toolbox_lent_to_the_sandbox_answers_keyword_calls_in_json() {
+        let host = Toolbox::new()
+            .with(Divide)
+            .unwrap()
+            .lend_to(hone_sandbox::HostTools::new())
+            .unwrap();
+        assert_eq!(host.names(), ["divide"]);
+        // A host tool's time limit needs the runtime's timers.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            assert_eq!(
+                host.call("divide", r#"{"a": 1, "b": 4}"#).await,
+                Ok("0.25".to_string())
+            );
+            assert_eq!(
+                host.call("divide", r#"{"a": 1, "b": 0}"#).await,
+                Err("divide: division by zero".to_string())
+            );
+            let bad = host.call("divide", r#"{"a": "one"}"#).await.unwrap_err();
+            assert!(bad.contains("do not match its schema"), "{bad}");
         });
     }
 
