@@ -274,13 +274,38 @@ async fn run() -> Result<String, BoxError> {
     // Throughput, measured without prefix reuse so every prompt token is
     // evaluated.
     let model = LocalModel::load(&path, options(threads, false))?;
+    // As close to llama-bench's pp512 as the chat template allows: at most
+    // PROMPT_TARGET_TOKENS tokens, so the prompt is one batch as there (a
+    // longer prompt would be a full batch and a short one).
+    let request_of = |text: &str| {
+        ChatRequest::new(vec![Message::user(text)])
+            .with_max_tokens(1)
+            .with_temperature(0.0)
+    };
     let mut filler = data.problem.clone();
-    let mut pp_request = ChatRequest::new(vec![Message::user(filler.as_str())]).with_max_tokens(1);
-    while model.count_prompt_tokens(&pp_request)? < PROMPT_TARGET_TOKENS {
+    while model.count_prompt_tokens(&request_of(&filler))? < PROMPT_TARGET_TOKENS {
         filler.push_str(&data.problem);
-        pp_request = ChatRequest::new(vec![Message::user(filler.as_str())]).with_max_tokens(1);
     }
-    pp_request = pp_request.with_temperature(0.0);
+    // The longest prefix of the filler that fits, by bisection on bytes.
+    let (mut fits, mut over) = (0, filler.len());
+    if model.count_prompt_tokens(&request_of(&filler))? <= PROMPT_TARGET_TOKENS {
+        fits = filler.len();
+    }
+    while fits < over && over - fits > 1 {
+        let mut mid = (fits + over) / 2;
+        while !filler.is_char_boundary(mid) {
+            mid -= 1;
+        }
+        if mid <= fits {
+            break;
+        }
+        if model.count_prompt_tokens(&request_of(&filler[..mid]))? <= PROMPT_TARGET_TOKENS {
+            fits = mid;
+        } else {
+            over = mid;
+        }
+    }
+    let pp_request = request_of(&filler[..fits]);
     model.chat(&pp_request).await?; // warm-up
     let before = model.stats();
     for _ in 0..REPS {
