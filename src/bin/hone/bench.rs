@@ -137,7 +137,7 @@ async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Result
             args.suite
         );
     }
-    if p.post_check || p.post_check_model.is_some() || p.post_check_base_url.is_some() {
+    if p.post_check || p.names_post_check_judge() {
         bail!(
             "--post-check and its model belong to suite realcritic, not {}",
             args.suite
@@ -638,7 +638,6 @@ fn compare_protocol_dirs(a: &Path, b: &Path, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The protocol a run directory's header names (`None` for a strategy run).
 /// `--shard i/n`, parsed.
 pub(crate) fn shard_arg(args: &BenchRunArgs) -> Result<Option<Shard>> {
     args.shard
@@ -648,6 +647,21 @@ pub(crate) fn shard_arg(args: &BenchRunArgs) -> Result<Option<Shard>> {
         .map_err(anyhow::Error::msg)
 }
 
+/// Keeps the items of `--shard` (assigned by `id`, as the suites' are) and
+/// returns the shard; all of them without one.
+pub(crate) fn keep_shard<T>(
+    items: &mut Vec<T>,
+    args: &BenchRunArgs,
+    id: impl Fn(&T) -> String,
+) -> Result<Option<Shard>> {
+    let shard = shard_arg(args)?;
+    if let Some(shard) = shard {
+        items.retain(|i| shard.holds(&id(i)));
+    }
+    Ok(shard)
+}
+
+/// The protocol a run directory's header names (`None` for a strategy run).
 pub(crate) fn protocol_of(dir: &Path) -> Option<String> {
     hone_bench::results::read_header_as::<serde_json::Value>(dir)
         .ok()?

@@ -37,10 +37,7 @@ fn select(
     if items.is_empty() {
         bail!("no review items selected");
     }
-    let shard = crate::bench::shard_arg(args)?;
-    if let Some(shard) = shard {
-        items.retain(|i| shard.holds(&i.id));
-    }
+    let shard = crate::bench::keep_shard(&mut items, args, |i| i.id.clone())?;
     Ok((items, shard))
 }
 

@@ -572,6 +572,14 @@ pub struct ProtocolArgs {
     pub min_score: Option<u8>,
 }
 
+impl ProtocolArgs {
+    /// Whether `--post-check-model` or `--post-check-base-url` names a
+    /// post-check judge.
+    pub fn names_post_check_judge(&self) -> bool {
+        self.post_check_model.is_some() || self.post_check_base_url.is_some()
+    }
+}
+
 /// The strategy and its settings: the same flags for `hone solve` and
 /// `hone bench run`.
 #[derive(Debug, Clone, Args)]

@@ -35,8 +35,8 @@ fn parse_k(text: Option<&str>) -> Result<Vec<u32>> {
     }
 }
 
-/// The first `--limit` tasks of each set, then `--ids` (`<set>/<id>`).
-/// The tasks `--limit`, `--ids` and `--shard` select, and the shard.
+/// The first `--limit` tasks of each set, then `--ids` (`<set>/<id>`), then
+/// `--shard`; and the shard.
 fn select(mut items: Vec<MintItem>, args: &BenchRunArgs) -> Result<(Vec<MintItem>, Option<Shard>)> {
     if let Some(limit) = args.limit {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -56,10 +56,7 @@ fn select(mut items: Vec<MintItem>, args: &BenchRunArgs) -> Result<(Vec<MintItem
     if items.is_empty() {
         bail!("no MINT tasks selected");
     }
-    let shard = crate::bench::shard_arg(args)?;
-    if let Some(shard) = shard {
-        items.retain(|i| shard.holds(&i.key()));
-    }
+    let shard = crate::bench::keep_shard(&mut items, args, MintItem::key)?;
     Ok((items, shard))
 }
 
@@ -77,8 +74,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if args.strategy.strategy.is_some()
         || p.mode.is_some()
         || p.post_check
-        || p.post_check_model.is_some()
-        || p.post_check_base_url.is_some()
+        || p.names_post_check_judge()
     {
         bail!("mint runs its own protocol; --strategy, --mode and --post-check do not apply");
     }

@@ -54,7 +54,6 @@ pub fn cache_setting(global: &Global, config: &ConfigFile) -> Result<Option<Path
     Ok(settings(global, config)?.cache_dir()?)
 }
 
-/// The model to use, wrapped in the response cache unless disabled.
 /// A second model beside the one `global` names (a feedback model, a
 /// judge): `name` and `base_url` replace the global flags where given, the
 /// rest (key, cache, local settings) is shared.
@@ -74,6 +73,7 @@ pub fn build_other(
     Ok(build(&other, config)?.0)
 }
 
+/// The model to use, wrapped in the response cache unless disabled.
 pub fn build(
     global: &Global,
     config: &ConfigFile,

@@ -47,10 +47,7 @@ fn select(
     if items.is_empty() {
         bail!("no RealCritic items selected");
     }
-    let shard = crate::bench::shard_arg(args)?;
-    if let Some(shard) = shard {
-        items.retain(|i| shard.holds(&i.id()));
-    }
+    let shard = crate::bench::keep_shard(&mut items, args, CriticItem::id)?;
     Ok((items, shard))
 }
 
@@ -94,7 +91,7 @@ pub async fn run(global: &Global, config: &ConfigFile, args: BenchRunArgs) -> Re
     if rc.post_check && mode == Mode::Direct {
         bail!("--post-check judges critiques; --mode direct writes none");
     }
-    if !rc.post_check && (rc.post_check_model.is_some() || rc.post_check_base_url.is_some()) {
+    if !rc.post_check && rc.names_post_check_judge() {
         bail!("--post-check-model and --post-check-base-url need --post-check");
     }
     if mode == Mode::Iterative && rc.rounds < 2 {

@@ -81,12 +81,17 @@ fn progress(event: &RunEvent) {
     }
 }
 
-/// The change and chunks a review's log keeps in its header.
-fn input_of_log(meta: &serde_json::Value) -> Result<ReviewInput> {
-    let input = meta.get("input").filter(|v| !v.is_null()).context(
-        "the log's header has no review input (`meta.input`); it was written by an older hone: review the change again under a new --run-id",
-    )?;
-    serde_json::from_value(input.clone()).context("the log's header field `meta.input`")
+/// The change and chunks a review's log keeps in its header (taken out of
+/// `meta`: it is the log's largest field).
+fn input_of_log(meta: &mut serde_json::Value) -> Result<ReviewInput> {
+    let input = meta
+        .get_mut("input")
+        .map(serde_json::Value::take)
+        .filter(|v| !v.is_null())
+        .context(
+            "the log's header has no review input (`meta.input`); it was written by an older hone: review the change again under a new --run-id",
+        )?;
+    serde_json::from_value(input).context("the log's header field `meta.input`")
 }
 
 pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> Result<ExitCode> {
@@ -152,11 +157,11 @@ pub async fn review(global: &Global, config: &ConfigFile, args: ReviewArgs) -> R
             anyhow::Ok(outcome.state)
         }
     };
-    let (final_state, head) = if let Ok(summary) = read_run_log(&log) {
+    let (final_state, head) = if let Ok(mut summary) = read_run_log(&log) {
         if !quiet {
             eprintln!("hone review: resuming run {run_id} ({})", log.display());
         }
-        let input = input_of_log(&summary.meta)
+        let input = input_of_log(&mut summary.meta)
             .with_context(|| format!("resuming the review in {}", log.display()))?;
         let head = summary.meta["head"].as_str().map(str::to_string);
         (run_graph(Arc::new(input), None, head.clone()).await?, head)
