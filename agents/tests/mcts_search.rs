@@ -316,6 +316,89 @@ async fn an_exhausted_budget_keeps_the_tree_and_returns_the_best_program() {
     assert_eq!(s.best_program().unwrap().tests.passed, 1);
 }
 
+/// Whether a code request carries a plan (a thought), or asks from the
+/// problem alone.
+fn has_plan(r: &ChatRequest) -> bool {
+    prompt(r).contains("following the plan")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluate_root_answers_from_the_problem_alone_and_a_pass_ends_the_search_in_one_call() {
+    let model = Arc::new(
+        ScriptedModel::new()
+            .with_rule(is_expand, |_| TWO_THOUGHTS)
+            .with_rule(is_code, |r| if has_plan(r) { BUGGY } else { FIXED }),
+    );
+    let settings = MctsSettings {
+        evaluate_root: true,
+        ..MctsSettings::default()
+    };
+    let out = rethink_mcts_graph(cfg(model.clone()))
+        .unwrap()
+        .run(
+            MctsState::new("Write add(a, b).", public_tests(), settings),
+            RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    let s = &out.state;
+    assert!(out.stop.is_finished(), "{:?}", out.stop);
+    let calls = model.requests();
+    assert_eq!(calls.len(), 1, "one code call, no expansion");
+    assert!(is_code(&calls[0]) && !has_plan(&calls[0]));
+    assert_eq!((s.rollouts, s.programs.len(), s.chances.len()), (1, 1, 0));
+    let root = &s.programs[0];
+    assert_eq!((root.state, root.thoughts.len()), (0, 0));
+    assert!(root.tests.all_passed());
+    assert_eq!(s.best_program().unwrap().answer, FIXED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_root_answer_seeds_the_first_expansion_and_wins_ties_as_the_earliest() {
+    const TIMES: &str = "```python\ndef add(a, b):\n    return a * b\n```";
+    let model = Arc::new(
+        ScriptedModel::new()
+            .with_rule(is_expand, |r| {
+                // The root's own failure is the expansion's feedback.
+                assert!(prompt(r).contains("failed its tests"), "{}", prompt(r));
+                assert!(prompt(r).contains("add(1, 2)"), "{}", prompt(r));
+                TWO_THOUGHTS
+            })
+            .with_rule(is_rethink, |_| r#"{"thought": "Try harder."}"#)
+            // The root's program and the planned one both pass add(0, 0)
+            // only: equal pass fractions.
+            .with_rule(is_code, |r| if has_plan(r) { TIMES } else { BUGGY }),
+    );
+    let settings = MctsSettings {
+        evaluate_root: true,
+        ..MctsSettings::default()
+    };
+    // Calls: root code, expand root, code, rethink; the next code is cut.
+    let out = rethink_mcts_graph(cfg(model.clone()))
+        .unwrap()
+        .run(
+            MctsState::new("Write add(a, b).", public_tests(), settings),
+            RunOptions::default().with_budget(Budget::unlimited().with_model_calls(4)),
+        )
+        .await
+        .unwrap();
+    let s = &out.state;
+    let calls = model.requests();
+    assert_eq!(calls.len(), 4);
+    assert!(is_code(&calls[0]) && !has_plan(&calls[0]));
+    assert!(is_expand(&calls[1]) && is_code(&calls[2]) && has_plan(&calls[2]));
+    assert!(s.budget_stop.is_some());
+    assert_eq!(s.programs.len(), 2);
+    assert_eq!(s.programs[0].state, 0);
+    assert_eq!(s.programs[1].answer, TIMES);
+    assert_eq!(s.programs[1].tests.passed, s.programs[0].tests.passed);
+    assert_eq!(
+        s.best_program().unwrap().answer,
+        BUGGY,
+        "the root's, earliest"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_think_counts_evaluations_per_rollout_and_max_depth_bounds_the_tree() {
     let counts = |m: &ScriptedModel| {

@@ -49,6 +49,10 @@
 //!   increase.
 //! - **Final answer**: the program with the highest public-test value (pass
 //!   fraction, then blended value, then code that ran, then earliest).
+//! - **Root answer** (hone's option, off by default: `evaluate_root`): the
+//!   first rollout starts by writing and testing a program from the
+//!   problem alone; if it passes (with `stop_on_pass`) the search ends
+//!   there, otherwise the root's expansion gets its error as feedback.
 //!
 //! Hidden tests never enter [`MctsState`]: the caller scores the final
 //! program after the search. Malformed model output (thought JSON that does

@@ -280,11 +280,32 @@ pub(super) async fn failing_test_trace(
 /// select down through expanded states to the new leaf; evaluate it up to
 /// `max_think` times, rethinking between failed evaluations; expand it
 /// (unless terminal, or solved with `stop_on_pass`); backpropagate.
+/// With `evaluate_root`, the first rollout begins by evaluating the root
+/// itself, and ends there when that program solves the problem under
+/// `stop_on_pass`.
 pub(super) async fn rollout(
     s: &mut MctsState,
     ctx: &NodeContext,
     cfg: &RefineConfig,
 ) -> Result<(), Stop> {
+    if s.settings.evaluate_root && !s.decisions[0].expanded && s.decisions[0].program.is_none() {
+        let value = evaluate(s, 0, false, ctx, cfg).await?;
+        if s.settings.stop_on_pass && s.solved() {
+            s.backpropagate(0, value);
+            s.rollouts += 1;
+            AgentEvent::Tree {
+                rollout: s.rollouts,
+                states: s.decisions.len(),
+                thoughts: s.chances.len(),
+                programs: s.programs.len(),
+                leaf_depth: 0,
+                value,
+                best_pass_fraction: s.best_program().map(Candidate::pass_fraction),
+            }
+            .emit(ctx);
+            return Ok(());
+        }
+    }
     if !s.decisions[0].expanded {
         expand(s, 0, ctx, cfg).await?;
     }

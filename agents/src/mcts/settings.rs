@@ -57,6 +57,18 @@ pub struct MctsSettings {
     /// docs/results/rethink-mcts-reference.md).
     #[serde(default)]
     pub trace: bool,
+    /// Before the root is expanded, write and test a program from the
+    /// problem alone (no thought), as best-of-n's greedy first answer: a
+    /// problem the plain answer solves costs one call, and when it fails,
+    /// the root's expansion asks for thoughts that avoid its error. The
+    /// final pick breaks ties towards the earliest program, so with nothing
+    /// better found (or no public tests to rank by) the plain answer is
+    /// returned. Off by default: the reference never evaluates the root,
+    /// and at 4 calls per HumanEval problem its thought-first programs lost
+    /// 6 problems whose plain answer passed the public tests
+    /// (docs/results/humaneval-full.md).
+    #[serde(default)]
+    pub evaluate_root: bool,
 }
 
 pub(super) fn default_max_depth() -> u32 {
@@ -113,6 +125,7 @@ impl Default for MctsSettings {
             // Off until a measurement shows it helps (the reference has it
             // on): docs/results/rethink-mcts-reference.md.
             trace: false,
+            evaluate_root: false,
         }
     }
 }

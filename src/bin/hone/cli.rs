@@ -660,6 +660,12 @@ pub struct StrategyArgs {
     /// (the reference runs all rollouts).
     #[arg(long)]
     pub keep_searching: bool,
+    /// rethink-mcts: first write and test a program from the problem alone,
+    /// before any thought (not in the reference): a problem the plain
+    /// answer solves costs one call, and a failing one seeds the first
+    /// expansion with its error.
+    #[arg(long)]
+    pub evaluate_root: bool,
     /// Most model calls for the whole run.
     #[arg(long)]
     pub max_calls: Option<u64>,

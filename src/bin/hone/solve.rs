@@ -500,6 +500,7 @@ pub fn mcts_settings(args: &StrategyArgs) -> Result<MctsSettings> {
             SelfEvalScaleArg::Unit => SelfEvalScale::Unit,
         },
         trace: args.trace,
+        evaluate_root: args.evaluate_root,
         ..MctsSettings::default()
     })
 }
