@@ -291,18 +291,7 @@ pub(super) async fn rollout(
     if s.settings.evaluate_root && !s.decisions[0].expanded && s.decisions[0].program.is_none() {
         let value = evaluate(s, 0, false, ctx, cfg).await?;
         if s.settings.stop_on_pass && s.solved() {
-            s.backpropagate(0, value);
-            s.rollouts += 1;
-            AgentEvent::Tree {
-                rollout: s.rollouts,
-                states: s.decisions.len(),
-                thoughts: s.chances.len(),
-                programs: s.programs.len(),
-                leaf_depth: 0,
-                value,
-                best_pass_fraction: s.best_program().map(Candidate::pass_fraction),
-            }
-            .emit(ctx);
+            finish_rollout(s, 0, value, ctx);
             return Ok(());
         }
     }
@@ -348,6 +337,13 @@ pub(super) async fn rollout(
             value
         }
     };
+    finish_rollout(s, d, value, ctx);
+    Ok(())
+}
+
+/// Ends a rollout whose leaf was `d` with `value`: backpropagates, counts
+/// the rollout and reports the tree.
+fn finish_rollout(s: &mut MctsState, d: usize, value: f64, ctx: &NodeContext) {
     s.backpropagate(d, value);
     s.rollouts += 1;
     AgentEvent::Tree {
@@ -360,5 +356,4 @@ pub(super) async fn rollout(
         best_pass_fraction: s.best_program().map(Candidate::pass_fraction),
     }
     .emit(ctx);
-    Ok(())
 }
