@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hone_agents::mcts::{rethink_mcts_graph, MctsSettings, MctsState, RethinkMode, SelfEvalScale};
 use hone_agents::refine::RefineConfig;
-use hone_core::graph::RunOptions;
+use hone_core::graph::{RunOptions, RunOutcome};
 use hone_core::{Budget, ChatRequest, ScriptedModel};
 use hone_sandbox::{Sandbox, SandboxConfig};
 use hone_tools::{Harness, TestSuite};
@@ -43,6 +43,22 @@ fn cfg(model: Arc<ScriptedModel>) -> RefineConfig {
     RefineConfig::new(model, Arc::new(hone_agents::templates::embedded())).with_harness(Arc::new(
         Harness::new(Sandbox::new(SandboxConfig::default())),
     ))
+}
+
+/// Runs a search for `add(a, b)` with `settings` and `options`.
+async fn search(
+    model: &Arc<ScriptedModel>,
+    settings: MctsSettings,
+    options: RunOptions,
+) -> RunOutcome<MctsState> {
+    rethink_mcts_graph(cfg(model.clone()))
+        .unwrap()
+        .run(
+            MctsState::new("Write add(a, b).", public_tests(), settings),
+            options,
+        )
+        .await
+        .unwrap()
 }
 
 const TWO_THOUGHTS: &str = r#"{"thoughts": [{"thought": "Subtract b from a.", "reasonableness": 0.9}, {"thought": "Add the two numbers.", "reasonableness": 0.1}]}"#;
@@ -248,14 +264,7 @@ async fn a_failed_state_is_expanded_with_its_error_and_malformed_thoughts_fall_b
         stop_on_pass: false,
         ..MctsSettings::default()
     };
-    let out = rethink_mcts_graph(cfg(model.clone()))
-        .unwrap()
-        .run(
-            MctsState::new("Write add(a, b).", public_tests(), settings),
-            RunOptions::default(),
-        )
-        .await
-        .unwrap();
+    let out = search(&model, settings, RunOptions::default()).await;
     let s = &out.state;
     assert!(out.stop.is_finished(), "{:?}", out.stop);
     assert!(s.solved());
@@ -297,14 +306,12 @@ async fn an_exhausted_budget_keeps_the_tree_and_returns_the_best_program() {
     );
     // Calls: expand root, code, rethink, code, expand leaf (rollout 1);
     // code (rollout 2), then the rethink is cut.
-    let out = rethink_mcts_graph(cfg(model.clone()))
-        .unwrap()
-        .run(
-            MctsState::new("Write add(a, b).", public_tests(), MctsSettings::default()),
-            RunOptions::default().with_budget(Budget::unlimited().with_model_calls(6)),
-        )
-        .await
-        .unwrap();
+    let out = search(
+        &model,
+        MctsSettings::default(),
+        RunOptions::default().with_budget(Budget::unlimited().with_model_calls(6)),
+    )
+    .await;
     let s = &out.state;
     assert_eq!(model.requests().len(), 6);
     assert!(s.budget_stop.is_some());
@@ -333,14 +340,7 @@ async fn evaluate_root_answers_from_the_problem_alone_and_a_pass_ends_the_search
         evaluate_root: true,
         ..MctsSettings::default()
     };
-    let out = rethink_mcts_graph(cfg(model.clone()))
-        .unwrap()
-        .run(
-            MctsState::new("Write add(a, b).", public_tests(), settings),
-            RunOptions::default(),
-        )
-        .await
-        .unwrap();
+    let out = search(&model, settings, RunOptions::default()).await;
     let s = &out.state;
     assert!(out.stop.is_finished(), "{:?}", out.stop);
     let calls = model.requests();
@@ -374,14 +374,12 @@ async fn a_failing_root_answer_seeds_the_first_expansion_and_wins_ties_as_the_ea
         ..MctsSettings::default()
     };
     // Calls: root code, expand root, code, rethink; the next code is cut.
-    let out = rethink_mcts_graph(cfg(model.clone()))
-        .unwrap()
-        .run(
-            MctsState::new("Write add(a, b).", public_tests(), settings),
-            RunOptions::default().with_budget(Budget::unlimited().with_model_calls(4)),
-        )
-        .await
-        .unwrap();
+    let out = search(
+        &model,
+        settings,
+        RunOptions::default().with_budget(Budget::unlimited().with_model_calls(4)),
+    )
+    .await;
     let s = &out.state;
     let calls = model.requests();
     assert_eq!(calls.len(), 4);
@@ -417,14 +415,7 @@ async fn max_think_counts_evaluations_per_rollout_and_max_depth_bounds_the_tree(
             max_depth,
             ..MctsSettings::default()
         };
-        let out = rethink_mcts_graph(cfg(model.clone()))
-            .unwrap()
-            .run(
-                MctsState::new("Write add(a, b).", public_tests(), settings),
-                RunOptions::default(),
-            )
-            .await
-            .unwrap();
+        let out = search(&model, settings, RunOptions::default()).await;
         (out.state, model)
     };
     // Every program is `a - b` (1/2 public tests). max_think = 2: each
@@ -479,14 +470,7 @@ async fn the_rethink_prompt_carries_an_execution_trace_of_the_failing_test_when_
             trace,
             ..MctsSettings::default()
         };
-        let out = rethink_mcts_graph(cfg(model.clone()))
-            .unwrap()
-            .run(
-                MctsState::new("Write add(a, b).", public_tests(), settings),
-                RunOptions::default(),
-            )
-            .await
-            .unwrap();
+        let out = search(&model, settings, RunOptions::default()).await;
         let rethink_prompt = model
             .requests()
             .iter()
