@@ -149,10 +149,13 @@ mod millis {
 
 type OutcomeFuture<'a> = Pin<Box<dyn Future<Output = ToolOutcome> + Send + 'a>>;
 
-/// The object-safe form of [`Tool`]: JSON text in, [`ToolOutcome`] out.
+/// The object-safe form of [`Tool`]: JSON arguments in, [`ToolOutcome`] out.
 trait ErasedTool: Send + Sync {
     fn spec(&self) -> ToolSpec;
+    /// Arguments as a model sends them: JSON text.
     fn call_json<'a>(&'a self, arguments: &'a str) -> OutcomeFuture<'a>;
+    /// Arguments already parsed (a sandboxed call's keywords).
+    fn call_value(&self, arguments: serde_json::Value) -> OutcomeFuture<'_>;
 }
 
 impl<T: Tool> ErasedTool for T {
@@ -165,44 +168,52 @@ impl<T: Tool> ErasedTool for T {
     }
 
     fn call_json<'a>(&'a self, arguments: &'a str) -> OutcomeFuture<'a> {
-        Box::pin(async move {
-            // Models often send "" for a call without arguments.
-            let arguments = if arguments.trim().is_empty() {
-                "{}"
-            } else {
-                arguments
-            };
-            let args: T::Args = match serde_json::from_str(arguments) {
-                Ok(args) => args,
-                Err(e) => {
-                    return ToolOutcome::error(format!(
-                        "the arguments of `{}` do not match its schema: {e}",
-                        self.name()
-                    ))
-                }
-            };
-            let started = std::time::Instant::now();
-            let result = self.call(args).await;
-            let duration = started.elapsed();
-            let outcome = match result {
-                Ok(output) => match serde_json::to_value(output) {
-                    Ok(output) => ToolOutcome {
-                        ok: true,
-                        output,
-                        duration,
-                    },
-                    Err(e) => ToolOutcome::error(format!(
-                        "`{}` returned a value that is not JSON: {e}",
-                        self.name()
-                    )),
-                },
-                Err(e) => ToolOutcome::error(e.to_string()),
-            };
-            ToolOutcome {
+        // Models often send "" for a call without arguments.
+        let arguments = if arguments.trim().is_empty() {
+            "{}"
+        } else {
+            arguments
+        };
+        Box::pin(invoke(self, serde_json::from_str(arguments)))
+    }
+
+    fn call_value(&self, arguments: serde_json::Value) -> OutcomeFuture<'_> {
+        Box::pin(invoke(self, serde_json::from_value(arguments)))
+    }
+}
+
+/// Calls `tool` with its parsed arguments, timing the call; arguments that
+/// did not parse are the outcome's error.
+async fn invoke<T: Tool>(tool: &T, args: Result<T::Args, serde_json::Error>) -> ToolOutcome {
+    let args = match args {
+        Ok(args) => args,
+        Err(e) => {
+            return ToolOutcome::error(format!(
+                "the arguments of `{}` do not match its schema: {e}",
+                tool.name()
+            ))
+        }
+    };
+    let started = std::time::Instant::now();
+    let result = tool.call(args).await;
+    let duration = started.elapsed();
+    let outcome = match result {
+        Ok(output) => match serde_json::to_value(output) {
+            Ok(output) => ToolOutcome {
+                ok: true,
+                output,
                 duration,
-                ..outcome
-            }
-        })
+            },
+            Err(e) => ToolOutcome::error(format!(
+                "`{}` returned a value that is not JSON: {e}",
+                tool.name()
+            )),
+        },
+        Err(e) => ToolOutcome::error(e.to_string()),
+    };
+    ToolOutcome {
+        duration,
+        ..outcome
     }
 }
 
@@ -325,7 +336,7 @@ impl Toolbox {
             host = host.register(name, &[], &description, move |args| {
                 let tool = tool.clone();
                 async move {
-                    let outcome = tool.call_json(&args.to_string()).await;
+                    let outcome = tool.call_value(args).await;
                     if outcome.ok {
                         Ok(outcome.output)
                     } else {
