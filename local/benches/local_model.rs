@@ -283,14 +283,18 @@ async fn run() -> Result<String, BoxError> {
             .with_temperature(0.0)
     };
     let mut filler = data.problem.clone();
-    while model.count_prompt_tokens(&request_of(&filler))? < PROMPT_TARGET_TOKENS {
+    let mut tokens = model.count_prompt_tokens(&request_of(&filler))?;
+    while tokens < PROMPT_TARGET_TOKENS {
         filler.push_str(&data.problem);
+        tokens = model.count_prompt_tokens(&request_of(&filler))?;
     }
     // The longest prefix of the filler that fits, by bisection on bytes.
-    let (mut fits, mut over) = (0, filler.len());
-    if model.count_prompt_tokens(&request_of(&filler))? <= PROMPT_TARGET_TOKENS {
-        fits = filler.len();
-    }
+    let over = filler.len();
+    let (mut fits, mut over) = if tokens <= PROMPT_TARGET_TOKENS {
+        (over, over)
+    } else {
+        (0, over)
+    };
     while fits < over && over - fits > 1 {
         let mut mid = (fits + over) / 2;
         while !filler.is_char_boundary(mid) {
